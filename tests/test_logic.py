@@ -183,3 +183,17 @@ def test_prompts_for_generated_tasks():
     t = make_rule_tasks(1, seed=0)[0]
     assert logic_prompt(t) == f"{t.question}\n{LOGIC_INSTRUCTIONS['rules']}"
     assert logic_prompt(t, guide=True).endswith(LOGIC_GUIDES['rules'])
+
+def test_rule_splits_are_disjoint_and_labelled_only_in_seed():
+    sp = rule_splits(n_seed=30, n_train=300, n_eval=60, seed=2, seed_distractors=(0, 0))
+    assert [len(sp[k]) for k in ('seed', 'train', 'eval')] == [30, 300, 60]
+    qs = [t.question for k in sp for t in sp[k]]
+    assert len(set(qs)) == len(qs)
+    assert all(t.program for t in sp['seed']) and not any(t.program for t in sp['train'] + sp['eval'])
+    assert all(len(parse_rules(t.program).facts) + len(parse_rules(t.program).rules) <= 7 for t in sp['seed'])
+    assert len({t.id for k in sp for t in sp[k]}) == 390
+    for t in sp['eval']: assert rules_decide(parse_rules(rule_program_from_text(t.question)))[0] == t.answer
+
+def test_fol_numbers_as_constants_and_empty_batch():
+    assert decide({'program': "Premises:\n∀x (Year(x) → Old(x))\nYear(1999)\nConclusion:\nOld(1999)"})['answer'] == 'True'
+    assert LogicEnv().verify_batch([]) == []
