@@ -27,6 +27,7 @@ def env():
 def test_loader_drops_unreproducible_rows_by_name():
     tasks = web.load_miniwob(DATA)
     assert len(tasks) == 1600 and not {t.meta['env_name'] for t in tasks} & set(web.UNREPRODUCIBLE)
+    assert sorted(t.id for t in tasks if t.program is None) == sorted(web.WRONG_GOLD)
     kept = web.load_miniwob(DATA, env_names=['text-transform'], unreproducible='keep')
     assert len(kept) == 50 and not kept[0].meta['reproducible']
     t = web.load_miniwob(DATA, env_names=['search-engine'], seeds=[0])[0]
