@@ -318,3 +318,14 @@ def test_verify_rows_keeps_fields(env):
     out = verify_rows(env, rows)
     assert [r['reward'] for r in out] == [1.0, 0.0] and out[0]['extra'] == [1] and out[1]['prediction'] == 5
     assert set(out[0]) == {'id', 'program', 'answer', 'extra', 'reward', 'prediction', 'error', 'elapsed_s'}
+
+
+def test_a_forked_copy_cannot_stop_the_pool():
+    with SandboxPool(workers=1, timeout=2.0) as pool:
+        pool.map('symbol_llm_nb.envs.python:run_program', ['answer = 1'], lean=True)
+        pid = os.fork()
+        if pid == 0:
+            try: pool.close()
+            finally: os._exit(0)
+        os.waitpid(pid, 0)
+        assert pool.map('symbol_llm_nb.envs.python:run_program', ['answer = 2'], lean=True)[0].value == 2
