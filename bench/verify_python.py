@@ -5,7 +5,7 @@ runaway-free part, wall time on the whole set, and what each does with hostile p
     python bench/verify_python.py [--n 2000] [--runaways 20] [--timeout 2] [--workers 2] [--json OUT]
 """
 from __future__ import annotations
-import argparse, json, os, random, signal, socket, subprocess, sys, tempfile, threading, time, uuid
+import argparse, json, os, random, signal, socket, subprocess, sys, threading, time, uuid
 
 from symbol_llm_nb.tasks import arith_tasks
 from symbol_llm_nb.envs.python import PythonEnv
@@ -14,6 +14,8 @@ from symbol_llm_nb.envs.python import PythonEnv
 RUNAWAYS = ["def solution():\n    while True:\n        pass\n",
             "import time\ndef solution():\n    time.sleep(1000)\n    return 1\n",
             "def solution():\n    n = 0\n    while n >= 0:\n        n += 1\n    return n\n"]
+# Every program carries its task id in a comment, so all 2,000 are distinct: `PythonEnv` runs identical
+# programs of a batch once, which would otherwise flatter it.
 ERRORS = ["    return total / 0\n", "    return totl\n", "    return total +\n", "    return int('x')\n"]
 
 def program_set(n:int=2000, runaways:int=20, seed:int=0) -> list[dict]:
@@ -28,6 +30,8 @@ def program_set(n:int=2000, runaways:int=20, seed:int=0) -> list[dict]:
         items.append({'id': t.id, 'program': body, 'answer': t.answer, 'kind': kind})
     for i in rng.sample(range(n), runaways):
         items[i] = {**items[i], 'program': rng.choice(RUNAWAYS), 'kind': 'runaway'}
+    for it in items: it['program'] = f"# {it['id']}\n{it['program']}"
+    assert len({it['program'] for it in items}) == len(items)
     return items
 
 # ---------------------------------------------------------------- (a) the baseline
@@ -57,7 +61,7 @@ def hostile_programs(port:int, outside:str) -> dict[str, str]:
     "name -> program; the gold answer of each is 7, so a reward of 1 means the program got through."
     return {
         'infinite loop, SIGALRM ignored': "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True: pass",
-        'C-level hang (big int power)': "answer = 7 + 0 * 10**10**9",
+        'C-level loop (SIGALRM waits for it)': "answer = 7 + 0 * sum(range(10**12))",
         'sys.exit at import': "import sys\nsys.exit(0)",
         'os._exit at import': "import os\nos._exit(0)",
         'segfault': "import ctypes\nctypes.string_at(0)",
@@ -85,6 +89,16 @@ def _leftovers(marker:str) -> list[int]:
             except OSError: pass
     return pids
 
+def _uid_processes(uid) -> list[int]:
+    "Pids of processes running as `uid` (the sandbox's programs)."
+    pids = []
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                if os.stat(f'/proc/{p}').st_uid == uid: pids.append(int(p))
+            except OSError: pass
+    return pids
+
 class Listener:
     "A TCP listener on 127.0.0.1 that counts connections."
     def __init__(self):
@@ -98,7 +112,7 @@ class Listener:
 
 def hostile_outcomes(env:PythonEnv, timeout:int) -> list[dict]:
     "Each hostile program once through the baseline (in its own process) and once through `env`."
-    listener, outside = Listener(), os.path.join(tempfile.gettempdir(), f'bench-outside-{uuid.uuid4().hex[:8]}')
+    listener, outside = Listener(), os.path.abspath(f'bench-outside-{uuid.uuid4().hex[:8]}')
     rows = []
     for name, prog in hostile_programs(listener.port, outside).items():
         marker, hits = f'BENCH_MARK={uuid.uuid4().hex}', listener.hits
@@ -124,6 +138,7 @@ def hostile_outcomes(env:PythonEnv, timeout:int) -> list[dict]:
         fb = env.verify(prog, 7)
         del os.environ['BENCH_SECRET']
         s_harm = []
+        if (left := _uid_processes(env.pool.isolation['uid'])): s_harm.append(f'{len(left)} process(es) left')
         if listener.hits > hits: s_harm.append('reached the network')
         if os.path.exists(outside): s_harm.append('wrote outside'); os.unlink(outside)
         rows.append({'program': name, 'baseline': base + ''.join(f', {h}' for h in harm), 'baseline_s': round(b_elapsed, 2),
@@ -156,6 +171,7 @@ def main():
     res['expected_correct'] = sum(it['kind'] == 'correct' for it in items)
     res['bound_s'] = a.runaways * a.timeout / a.workers + res['sandbox_clean_s']
     res['hostile'] = hostile_outcomes(env, a.timeout)
+    res['isolation'] = env.pool.isolation
     env.close()
 
     print(f"{len(items)} programs ({len(clean)} runaway-free, {a.runaways} runaways), timeout {a.timeout}s, "
@@ -167,6 +183,7 @@ def main():
           f"{res['sandbox_all_s'] / res['bound_s']:.2f}x")
     print(f"rewards agree on the runaway-free part: {res['agree_clean']:.1%}; sandbox correct {res['sandbox_correct']:g} "
           f"of {res['expected_correct']} correct programs")
+    print(f"sandbox isolation here: {res['isolation']}")
     print('\nhostile programs (gold answer 7; baseline run in its own process so the bench survives):')
     w = max(len(r['program']) for r in res['hostile'])
     for r in res['hostile']: print(f"  {r['program']:{w}s}  baseline: {r['baseline']:45s} sandbox: {r['sandbox']}")

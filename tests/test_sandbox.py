@@ -92,7 +92,8 @@ RUNAWAYS = {
     'infinite loop': "while True:\n    pass",
     'sleep': "import time\ntime.sleep(60)",
     'infinite print': "while True:\n    print('x' * 1000)",
-    'C-level hang': "answer = 10 ** 10 ** 8",
+    'C-level loop that ignores signals': "answer = sum(range(10**12))",
+    'big int power': "answer = 10 ** 10 ** 8",
     'signals ignored and blocked': ("import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGXCPU, signal.SIGHUP):\n"
                                     "    signal.signal(s, signal.SIG_IGN)\nsignal.pthread_sigmask(signal.SIG_BLOCK, range(1, 32))\nwhile True:\n    pass"),
     'busy in a finally block': "try:\n    while True: pass\nfinally:\n    while True: pass",
