@@ -44,8 +44,8 @@ def test_gold_programs_succeed_on_real_tasks(env):
     tasks = web.load_miniwob(DATA, env_names=names, seeds=[1, 4])
     fb = env.verify_batch([task_item(t, f"```\n{t.program}\n```") for t in tasks])
     assert [f.error for f in fb] == [None] * len(tasks)
-    assert all(f.reward == 1.0 and f.prediction['raw_reward'] == 1.0 for f in fb)
-    assert all(0.8 < f.prediction['env_reward'] <= 1.0 for f in fb)
+    assert all(f.reward == 1.0 and f.info['raw_reward'] == 1.0 for f in fb)
+    assert all(0.8 < f.info['env_reward'] <= 1.0 for f in fb)
 
 
 @needs_browser
