@@ -143,8 +143,8 @@ def test_cannot_kill_its_warm_parent(env, host):
 
 
 def test_print_flood_is_capped_and_the_answer_counts(env, host):
-    fb = check(env, f"for i in range(200000):\n    print(i)\nanswer = {GOLD}", reward=1.0)
-    r = env.pool.map('symbol_llm_nb.envs.python:run_program', ["for i in range(200000):\n    print(i)\nanswer = 1"])[0]
+    fb = check(env, f"for i in range(50000):\n    print(i)\nanswer = {GOLD}", reward=1.0)
+    r = env.pool.map('symbol_llm_nb.envs.python:run_program', ["for i in range(50000):\n    print(i)\nanswer = 1"], lean=True)[0]
     assert r.value == 1 and 0 < len(r.stdout) <= env.pool.cfg['max_output']
 
 
@@ -263,7 +263,7 @@ def test_runaways_overlap_across_workers():
         res = pool.map('symbol_llm_nb.envs.python:run_program', ['import time\ntime.sleep(9)'] * 4 + ['answer = 2'], lean=True)
         wall = time.monotonic() - t0
     assert [r.error for r in res[:4]] == ['timeout after 0.5s'] * 4 and res[4].value == 2
-    assert 0.9 < wall < 1.6, wall
+    assert 0.9 < wall < 1.9, wall  # one after the other would take 2s
 
 
 def test_timeout_override():
