@@ -148,6 +148,10 @@ def test_print_flood_is_capped_and_the_answer_counts(env, host):
     assert r.value == 1 and 0 < len(r.stdout) <= env.pool.cfg['max_output']
 
 
+def test_stderr_flood_and_traceback_spam(env, host):
+    check(env, f"import sys, traceback\nfor i in range(20000):\n    print('warning', i, file=sys.stderr)\n    sys.stderr.write('x' * 100)\nanswer = {GOLD}", reward=1.0)
+
+
 def test_fd_level_flood(env, host):
     check(env, f"import os\nfor _ in range(20000):\n    os.write(1, b'x' * 1000)\n    os.write(2, b'y' * 1000)\nanswer = {GOLD}", reward=1.0)
 
