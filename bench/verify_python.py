@@ -145,6 +145,15 @@ def hostile_outcomes(env:PythonEnv, timeout:int) -> list[dict]:
                      'sandbox': f'reward {fb.reward:g} ({fb.error or "ok"})' + ''.join(f', {h}' for h in s_harm)})
     return rows
 
+def sandbox_cpu_s(env:PythonEnv) -> float:
+    "CPU seconds used so far by the warm parents of `env` and the children they reaped."
+    tck, total = os.sysconf('SC_CLK_TCK'), 0
+    for slot in env.pool.slots:
+        for z in slot.values():
+            for pid in [z.proc.pid, *open(f'/proc/{z.proc.pid}/task/{z.proc.pid}/children').read().split()]:
+                total += sum(int(x) for x in open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[11:15])
+    return total / tck
+
 # ---------------------------------------------------------------- the run
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -162,7 +171,11 @@ def main():
     t0 = time.perf_counter(); base_clean = baseline_batch(clean, a.timeout); res['baseline_clean_s'] = time.perf_counter() - t0
     env = PythonEnv(timeout=a.timeout, workers=a.workers)
     env.verify('answer = 1', 1)                               # start the warm parents
-    t0 = time.perf_counter(); fb_clean = env.verify_batch(clean); res['sandbox_clean_s'] = time.perf_counter() - t0
+    t0, c0, z0 = time.perf_counter(), os.times(), sandbox_cpu_s(env)
+    fb_clean = env.verify_batch(clean)
+    res['sandbox_clean_s'] = time.perf_counter() - t0
+    c1 = os.times()
+    res['sandbox_cpu_ms_per_program'] = 1e3 * (c1.user + c1.system - c0.user - c0.system + sandbox_cpu_s(env) - z0) / len(clean)
     t0 = time.perf_counter(); fb_all = env.verify_batch(items); res['sandbox_all_s'] = time.perf_counter() - t0
     if not a.skip_baseline_whole:
         t0 = time.perf_counter(); base_all = baseline_batch(items, a.timeout); res['baseline_all_s'] = time.perf_counter() - t0
@@ -178,6 +191,9 @@ def main():
           f"{a.workers} workers, load average {res['load_avg']:.2f}")
     print(f"{'':38s}{'baseline (exec+alarm)':>24s}{'sandbox':>14s}")
     print(f"{'programs/s, runaway-free part':38s}{len(clean) / res['baseline_clean_s']:>24.0f}{len(clean) / res['sandbox_clean_s']:>14.0f}")
+    print(f"{'CPU ms per program, runaway-free part':38s}{1e3 * res['baseline_clean_s'] / len(clean):>24.3f}"
+          f"{res['sandbox_cpu_ms_per_program']:>14.3f}   (sandbox: all its processes; 2 idle cores would give "
+          f"{2e3 / res['sandbox_cpu_ms_per_program']:.0f}/s)")
     print(f"{'wall time, whole set (s)':38s}{res.get('baseline_all_s', float('nan')):>24.1f}{res['sandbox_all_s']:>14.1f}")
     print(f"sandbox whole set vs bound runaways*timeout/workers + clean = {res['bound_s']:.1f}s: "
           f"{res['sandbox_all_s'] / res['bound_s']:.2f}x")
