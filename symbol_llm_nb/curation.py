@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+import numpy as np
 from .core import *
 from .tasks import arith_tasks, load_math_jsonl, task_prompt
 
@@ -442,8 +443,6 @@ def dedup_exact(rows:list[dict]) -> tuple[list[dict], list[dict]]:
     return kept, removed
 
 # %% ../nbs/20_curation.ipynb #e805bebe
-import numpy as np
-
 def shingles(text:str, k:int=5) -> np.ndarray:
     "The distinct character `k`-grams (k <= 8) of the normalised `text`, as sorted uint64 values."
     b = np.frombuffer(normalise_text(text).encode('utf-8'), dtype=np.uint8).astype(np.uint64)

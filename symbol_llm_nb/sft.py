@@ -10,6 +10,7 @@ from pathlib import Path
 from .core import *
 from .models import chat_prompt, TinyModelConfig
 from .tasks import task_prompt
+from .curation import CurationConfig, curate, write_curated, read_curated, resolve_family, verify_completions
 
 # %% auto #0
 __all__ = ['STAGES', 'LoraSettings', 'TrainConfig', 'sft_row', 'curated_rows', 'train_sft', 'SFTModelConfig', 'SFTEvalConfig',
@@ -151,8 +152,6 @@ def _save(trainer, tok, out_dir:Path, lora:bool):
     acc.wait_for_everyone()
 
 # %% ../nbs/21_sft.ipynb #8bcdae8d
-from .curation import CurationConfig, curate, write_curated, read_curated, check_rows, resolve_family, verify_completions
-
 @dataclass
 class SFTModelConfig:
     "The model a recipe starts from."
