@@ -90,6 +90,10 @@ def train_sft(model_path, rows:list[dict], out_dir, cfg:TrainConfig=TrainConfig(
     from transformers import AutoModelForCausalLM
     if not rows: raise DataError("no training rows", out_dir)
     if cfg.packing_strategy not in ('bfd', 'bfd_split', 'wrapped'): raise ConfigError(f"unknown packing_strategy {cfg.packing_strategy!r} (bfd, bfd_split, wrapped)")
+    sharded = [k for k in ('FSDP', 'DEEPSPEED') if os.environ.get(f'ACCELERATE_USE_{k}', '').lower() == 'true']
+    if cfg.lora.enabled and sharded and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        raise ConfigError(f"lora.enabled with {sharded[0]} sharding: the adapter is merged on the main process, which needs "
+                          "the whole model; use the single-GPU or DDP topology for LoRA stages")
     out_dir, logs_dir = Path(out_dir), Path(out_dir).parent/'train_logs'
     on_gpu = torch.cuda.is_available()
     tok = load_tokenizer(model_path)
