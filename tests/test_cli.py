@@ -108,3 +108,26 @@ def test_verify_python_cli(tmp_path):
     (tmp_path/'bad.jsonl').write_text('{"id": "a", "program": "answer = 1", "answer": 1}\n{"id": "b", "answer": 2}\n')
     msg = error_line(cli('verify', '--env', 'python', '--input', tmp_path/'bad.jsonl', '--output', tmp_path/'out2.jsonl'))
     assert "bad.jsonl:2: field 'program': missing" in msg and not (tmp_path/'out2.jsonl').exists()
+
+def test_verify_logic_cli(tmp_path):
+    from symbol_llm_nb.envs.logic import make_rule_tasks
+    tasks = make_rule_tasks(3, seed=0)
+    rows = [{'id': t.id, 'program': t.program, 'answer': t.answer} for t in tasks]
+    rows.append({'id': 'broken', 'program': 'Facts:\nCold(Bob, True\nQuery:\nCold(Bob, True)', 'answer': 'True'})
+    (tmp_path/'in.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    r = cli('verify', '--env', 'logic', '--input', tmp_path/'in.jsonl', '--output', tmp_path/'out.jsonl', '--workers', 1)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(l) for l in (tmp_path/'out.jsonl').read_text().splitlines()]
+    assert [o['reward'] for o in out] == [1.0, 1.0, 1.0, 0.0] and out[3]['error']
+
+def test_verify_web_cli(tmp_path):
+    import shutil
+    if not (shutil.which('chromium') and shutil.which('chromedriver')): pytest.skip('chromium and chromedriver are not installed (apt-get install chromium chromium-driver)')
+    rows = [{'id': 0, 'env_name': 'click-button', 'program': "agent.click_xpath(\"//button[text()='okay']\")"},
+            {'id': 0, 'env_name': 'click-button', 'program': 'agent.fly()'}]
+    (tmp_path/'in.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    r = cli('verify', '--env', 'web', '--input', tmp_path/'in.jsonl', '--output', tmp_path/'out.jsonl', '--workers', 1)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(l) for l in (tmp_path/'out.jsonl').read_text().splitlines()]
+    assert [o['reward'] for o in out] == [1.0, 0.0]
+    assert out[0]['raw_reward'] == 1.0 and 'unknown action agent.fly' in out[1]['error']
