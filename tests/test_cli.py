@@ -131,3 +131,8 @@ def test_verify_web_cli(tmp_path):
     out = [json.loads(l) for l in (tmp_path/'out.jsonl').read_text().splitlines()]
     assert [o['reward'] for o in out] == [1.0, 0.0]
     assert out[0]['raw_reward'] == 1.0 and 'unknown action agent.fly' in out[1]['error']
+
+def test_sft_and_curate_subcommands_are_wired(tmp_path):
+    assert 'no such config file' in error_line(cli('sft', '--config', tmp_path/'nope.yaml'))
+    assert 'no such config file' in error_line(cli('curate', '--config', tmp_path/'nope.yaml', '--out', tmp_path/'out'))
+    assert not (tmp_path/'out').exists()
