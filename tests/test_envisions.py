@@ -183,28 +183,37 @@ def small_config(folder:Path, iterations:int=2) -> Path:
     (folder/'small.yaml').write_text(yaml.safe_dump(cfg))
     return folder/'small.yaml'
 
+KILLS = [('iter_001/verify', 'iter_001/refine_verify'),   # SIGKILL once this step is done ... and before that one is
+         ('iter_001/train', 'iter_001/eval'),            # (during the preference stage, or eval when there are no pairs)
+         ('iter_002/refine_verify', 'iter_002/train')]
+
 @pytest.fixture(scope='module')
 def envisions_run(tmp_path_factory):
-    "`--preset envisions`, SIGKILLed while refining iteration 1, then resumed: (run dir, config, steps done at the kill)."
+    "`--preset envisions` SIGKILLed three times (refinement of iteration 1, after its SFT, after refining iteration 2), then resumed."
     tmp = tmp_path_factory.mktemp('envisions')
     cfg, run = small_config(tmp), tmp/'run'
-    p = subprocess.Popen([sys.executable, '-m', 'symbol_llm_nb.cli', 'selftrain', '--config', str(cfg), '--preset', 'envisions', '--run-dir', str(run), '--quiet'],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and p.poll() is None:  # kill it as soon as refinement of iteration 1 starts
-        if (run/'manifest.json').exists() and 'iter_001/verify' in steps(run): break
-        time.sleep(0.02)
-    os.killpg(p.pid, signal.SIGKILL); p.wait()
-    done = steps(run)
-    r = cli('selftrain', '--config', cfg, '--preset', 'envisions', '--run-dir', run, '--quiet')
+    cmd = [sys.executable, '-m', 'symbol_llm_nb.cli', 'selftrain', '--config', str(cfg), '--preset', 'envisions', '--run-dir', str(run), '--quiet']
+    snapshots = []
+    for after, _ in KILLS:
+        with open(tmp/'stderr.txt', 'w') as err:
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            deadline = time.time() + 300
+            while time.time() < deadline and p.poll() is None:
+                if (run/'manifest.json').exists() and after in steps(run): break
+                time.sleep(0.02)
+            assert p.poll() is None, (tmp/'stderr.txt').read_text()[-2000:]
+            os.killpg(p.pid, signal.SIGKILL); p.wait()
+        snapshots.append(steps(run))
+    r = cli(*cmd[3:])
     assert r.returncode == 0, r.stderr
-    return run, cfg, done
+    return run, cfg, snapshots
 
-def test_envisions_resumes_after_a_kill_during_refinement(envisions_run):
-    run, cfg, done = envisions_run
-    assert 'iter_001/verify' in done and 'iter_001/refine_verify' not in done, sorted(done)
+def test_envisions_resumes_after_kills(envisions_run):
+    run, cfg, snapshots = envisions_run
     after = steps(run)
-    assert all(after[k] == v for k, v in done.items()), 'a finished step was redone'
+    for (done_step, pending), done in zip(KILLS, snapshots):
+        assert done_step in done and pending not in done, (done_step, sorted(done))
+        assert all(after[k] == v for k, v in done.items()), 'a finished step was redone'
     rows = read_jsonl(run/'metrics.jsonl')
     assert [r['iteration'] for r in rows] == [0, 1, 2]
     assert not list(run.rglob('*.tmp')), 'a temporary file was left behind'
