@@ -161,9 +161,11 @@ def test_train_preference_on_a_tiny_model(tmp_path):
     tok = build_tokenizer([task_prompt(t) for t in ts] + [t.program for t in ts], 300)
     build_tiny_model(tok, TinyModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), save_dir=tmp_path/'m0')
     rows = [{'prompt': chat_prompt(tok, task_prompt(t)), 'chosen': t.program, 'rejected': t.program.replace('return total', 'return 0')} for t in ts]
-    stats = train_preference(tmp_path/'m0', rows, tmp_path/'iter'/'model', PreferenceConfig(method='dpo', epochs=2, lr=1e-2, batch_size=4), progress=False)
+    stats = train_preference(tmp_path/'m0', rows, tmp_path/'iter'/'model', PreferenceConfig(method='dpo', loss_type='sigmoid', epochs=2, lr=1e-2, batch_size=4), progress=False)
     assert stats['pref_pairs'] == 8 and stats['pref_steps'] == 4 and 0 < stats['pref_loss'] < 1
     assert (tmp_path/'iter'/'model'/'config.json').exists() and not (tmp_path/'iter'/'model.tmp').exists()
+    rpo = train_preference(tmp_path/'m0', rows, tmp_path/'rpo'/'model', PreferenceConfig(method='dpo', batch_size=8), progress=False)  # default: DPO + SFT
+    assert PreferenceConfig().loss_type == ['sigmoid', 'sft'] and rpo['pref_steps'] == 1 and rpo['pref_loss'] > stats['pref_loss']
 
 # ---- end to end ---------------------------------------------------------------------------------------------
 
