@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The preset comparison: every preset in $PRESETS x every seed in $SEEDS, same config (tasks, budgets),
+# one run directory each, runs/compare/<preset>-s<seed>; then the figure and the table mean ± std per
+# iteration (`symbol-llm compare`). Re-running resumes unfinished runs and skips finished ones, so it can
+# be stopped at any time. The analysis notebook (nbs/50_analysis.ipynb, `slow` cells) reads the same folders.
+#
+#   bash bench/compare_presets.sh                                   # all presets, seeds 0 1 2, the embedded default
+#   PRESETS="rft envisions" SEEDS="0 1" bash bench/compare_presets.sh
+#   CONFIG=configs/gpu_small.yaml OUT=runs/compare_gpu bash bench/compare_presets.sh
+#
+# The seed (model initialisation and sampling) is the only thing that changes between the runs of one preset;
+# the tasks (data.split_seed) stay the same for all runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PRESETS="${PRESETS:-rft star restem envisions envisions_ref no_refine no_repair_pairs no_soft_reward no_negatives continue_training}"
+SEEDS="${SEEDS:-0 1 2}"
+OUT="${OUT:-runs/compare}"
+PY="${PYTHON:-python3}"
+mkdir -p "$OUT"
+for seed in $SEEDS; do
+  # the config of this seed: $CONFIG (or the defaults) with `seed` set
+  CONFIG="${CONFIG:-}" SEED="$seed" "$PY" - "$OUT/seed$seed.yaml" <<'PY'
+import os, sys, yaml
+src = os.environ['CONFIG']
+d = (yaml.safe_load(open(src)) or {}) if src else {}
+d['seed'] = int(os.environ['SEED'])
+open(sys.argv[1], 'w').write(yaml.safe_dump(d, sort_keys=False))
+PY
+done
+for seed in $SEEDS; do
+  for preset in $PRESETS; do
+    run="$OUT/$preset-s$seed"
+    echo "=== $preset, seed $seed -> $run"
+    start=$(date +%s)
+    "$PY" -m symbol_llm_nb.cli selftrain --config "$OUT/seed$seed.yaml" --preset "$preset" --run-dir "$run" --quiet
+    echo "    $(( $(date +%s) - start ))s; last row: $(tail -n 1 "$run/metrics.jsonl" | cut -c1-160)"
+  done
+done
+"$PY" -m symbol_llm_nb.cli compare "$OUT"/*-s* --out "$OUT/compare.png"

@@ -1,0 +1,258 @@
+"ENVISIONS: pools, pair selection, the refine merge rule, sample metrics, presets; `--preset envisions` end to end with a kill during refinement."
+import itertools, json, math, os, random, signal, subprocess, sys, time
+from pathlib import Path
+import pytest, yaml
+from symbol_llm_nb.core import Candidate, Feedback, Task, config_to_dict, flat_dict, write_jsonl, read_jsonl, ConfigError
+from symbol_llm_nb.selftrain import (PRESETS, SelfTrainConfig, DataConfig, check_config, explore_count, load_selftrain_config,
+    make_tasks, maj_at_k, merge_repairs, pair_up, pass_at_k, preference_rows, rank, repair_prompt, sample_metrics,
+    select_training, soft_reward_auc, training_rows, update_pool, train_preference, PreferenceConfig)
+
+# ---- pools ------------------------------------------------------------------------------------------------
+
+def cand(tid, text, lp=-1.0, n=10, it=1, origin='explore'): return Candidate(tid, text, lp, n, origin, it)
+
+def test_pool_dedups_on_the_ast_and_keeps_negatives():
+    cs = [cand('a', 'def solution():\n    return 3 + 4', -2.0), cand('a', 'def solution():\n    return (3+4)  # again', -1.0),
+          cand('b', 'def solution():\n    return 3 + 4'),   # same program, other task: a new row
+          cand('a', 'def solution():\n    return 3 - 4'), cand('a', '   \n'), cand('a', 'def solution(:', origin='refine')]
+    fbs = [Feedback(1.0, 7), Feedback(1.0, 7), Feedback(1.0, 7), Feedback(0.0, -1, 'returned -1, expected a different value'),
+           Feedback(0.0, None, 'no program'), Feedback(0.0, None, 'SyntaxError')]
+    pool, added = update_pool([], cs, fbs)
+    assert added == {'pos': 2, 'neg': 2}
+    assert [(r['task_id'], r['correct'], r['source']) for r in pool] == [('a', True, 'explore'), ('b', True, 'explore'), ('a', False, 'explore'), ('a', False, 'refine')]
+    assert pool[0]['soft_reward'] == -0.2 and pool[0]['error'] is None and pool[2]['error'].startswith('returned -1')
+    # a later iteration finds the same program again: no new row, `last_seen` moves, the input pool is untouched
+    pool2, added2 = update_pool(pool, [cand('a', 'def solution():\n  return 3+4', it=3)], [Feedback(1.0, 7)])
+    assert added2 == {'pos': 0, 'neg': 0} and len(pool2) == len(pool)
+    assert pool2[0]['last_seen'] == 3 and pool[0]['last_seen'] == 1 and pool2[0]['iteration'] == 1
+
+def test_rank_by_soft_reward_or_seeded_random():
+    rows = [{'soft_reward': s, 'i': i} for i, s in enumerate([-3.0, -0.1, -2.0, -0.5, -1.0, -4.0])]
+    assert [r['i'] for r in rank(rows)] == [1, 3, 4, 2, 0, 5]
+    shuffled = [[r['i'] for r in rank(rows, False, f's{k}')] for k in range(5)]
+    assert shuffled[0] == [r['i'] for r in rank(rows, False, 's0')]      # same seed, same order (resumable)
+    assert any(s != [1, 3, 4, 2, 0, 5] for s in shuffled) and len({tuple(s) for s in shuffled}) > 1
+
+# ---- training set ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('n_pos,expected', [(0, 0), (1, 1), (2, 1), (3, 2), (5, 4), (11, 10), (12, 10), (100, 10)])
+def test_explore_cap_rule(n_pos, expected):
+    assert explore_count(n_pos, 'envisions', cap=10) == expected == min(n_pos, 10, max(1, n_pos - 1))
+    assert explore_count(n_pos, 'fixed', max_per_task=2) == min(n_pos, 2)
+    assert explore_count(n_pos, 'envisions', cap=3) == min(n_pos, 3, max(1, n_pos - 1))
+
+def prow(tid, prog, sr, ok, it=1, err='boom'):
+    return {'task_id': tid, 'program': prog, 'soft_reward': sr, 'correct': ok, 'iteration': it, 'last_seen': it, 'source': 'explore', 'error': None if ok else err}
+
+POOL = [prow('a', 'p1', -1.0, True), prow('a', 'p2', -0.5, True), prow('a', 'p3', -2.0, True, it=2),
+        prow('a', 'n1', -0.1, False), prow('a', 'n2', -3.0, False), prow('a', 'n3', -1.0, False, it=2),
+        prow('b', 'n4', -1.0, False), prow('c', 'q1', -1.0, True, it=2)]
+
+def test_repair_and_preference_pairs():
+    cfg = load_selftrain_config(preset='envisions')
+    sel = select_training(POOL, cfg, iteration=2)
+    assert [r['program'] for r in sel['explore']] == ['p2', 'p1', 'q1']   # a: min(10, max(1, 3-1)) = 2; c: 1
+    # best-ranked negatives first, each paired with the positives in rank order; b has no positive, c no negative
+    assert [(p['program'], n['program']) for p, n in sel['repair']] == [('p2', 'n1'), ('p1', 'n3')]
+    assert sel['preference'] == sel['repair']
+    three = load_selftrain_config(preset='envisions', overrides={'loop': {'max_repair_per_task': 3}, 'preference': {'max_pairs_per_task': 1}})
+    sel3 = select_training(POOL, three, 2)
+    assert [(p['program'], n['program']) for p, n in sel3['repair']] == [('p2', 'n1'), ('p1', 'n3'), ('p3', 'n2')]
+    assert [(p['program'], n['program']) for p, n in sel3['preference']] == [('p2', 'n1')]
+    assert pair_up([], POOL[3:5], 2) == []
+
+def test_presets_select_what_they_say():
+    rft = select_training(POOL, load_selftrain_config(preset='rft'), 2)
+    assert ([r['program'] for r in rft['explore']], rft['repair'], rft['preference']) == (['p2', 'p1', 'q1'], [], [])
+    restem = select_training(POOL, load_selftrain_config(preset='restem'), 2)   # latest iteration only
+    assert [r['program'] for r in restem['explore']] == ['p3', 'q1']
+    noneg = select_training(POOL, load_selftrain_config(preset='no_negatives'), 2)
+    assert noneg['repair'] == noneg['preference'] == [] and len(noneg['explore']) == 3
+    nosr = select_training(POOL, load_selftrain_config(preset='no_soft_reward'), 2)   # as many, in a seeded random order
+    assert {r['program'] for r in nosr['explore'][:2]} <= {'p1', 'p2', 'p3'} and len(nosr['explore']) == 3
+    assert nosr == select_training(POOL, load_selftrain_config(preset='no_soft_reward'), 2)
+
+class Tok:  # chat_prompt only needs apply_chat_template
+    def apply_chat_template(self, msgs, tokenize=False, add_generation_prompt=True): return f"<u>{msgs[0]['content']}<a>"
+
+def test_training_rows_use_the_repair_prompt_with_or_without_feedback():
+    tasks = {t: Task(t, 'arith', f'Question {t}?', 7.0) for t in 'abc'}
+    seed = [Task('s0', 'arith', 'Seed?', 1.0, 'def solution():\n    return 1')]
+    for feedback in ('env', 'none'):
+        cfg = load_selftrain_config(preset='envisions', overrides={'refine': {'feedback': feedback}})
+        rows = training_rows(Tok(), tasks, select_training(POOL, cfg, 2), seed, cfg)
+        assert [r['completion'] for r in rows] == ['def solution():\n    return 1', 'p2', 'p1', 'q1', 'p2', 'p1']
+        repair = rows[-2]['prompt']
+        assert 'Question a?' in repair and 'n1' in repair and ('Feedback: boom' in repair) == (feedback == 'env')
+        assert repair == f"<u>{repair_prompt(tasks['a'], 'n1', 'boom' if feedback == 'env' else None)}<a>"
+    prefs = preference_rows(Tok(), tasks, select_training(POOL, load_selftrain_config(preset='envisions'), 2))
+    assert prefs[0] == {'prompt': '<u>Question a?\nWrite a Python function solution() that returns the answer.<a>', 'chosen': 'p2', 'rejected': 'n1'}
+
+# ---- refinement merge ------------------------------------------------------------------------------------------
+
+def test_merge_rule_of_refinement():
+    cs = [cand('a', 'w', -1.0, 1), cand('a', 'r', -2.0, 1), cand('b', 'r2', -0.5, 1), cand('c', 'w2', -0.1, 1)]
+    fbs = [Feedback(0.0), Feedback(1.0), Feedback(1.0), Feedback(0.0)]
+    reps = [(0, cand('a', 'fix-low', -9.0, 1, origin='refine'), Feedback(1.0)),   # wrong original: any correct repair replaces it
+            (1, cand('a', 'better', -1.5, 1, origin='refine'), Feedback(1.0)),    # correct original, higher soft reward: replaced
+            (2, cand('b', 'worse', -0.7, 1, origin='refine'), Feedback(1.0)),     # correct original, lower soft reward: kept
+            (3, cand('c', 'still-wrong', 0.0, 1, origin='refine'), Feedback(0.0))]  # a wrong repair never replaces
+    mc, mf, fixed = merge_repairs(cs, fbs, reps)
+    assert [c.text for c in mc] == ['fix-low', 'better', 'r2', 'w2'] and fixed == 1
+    assert [f.reward for f in mf] == [1.0, 1.0, 1.0, 0.0] and [c.text for c in cs] == ['w', 'r', 'r2', 'w2']
+
+# ---- sample metrics -------------------------------------------------------------------------------------------
+
+def test_maj_and_pass_at_k():
+    groups = [[(42, True), (42.0, True), (7, False)], [(7, False), (7, False), (42, True)], [(None, False)] * 3, [('True', True), ('False', False), ('True', True)]]
+    assert maj_at_k(groups) == 0.5
+    assert pass_at_k([[ok for _, ok in g] for g in groups]) == 0.75
+    assert maj_at_k([]) == pass_at_k([]) == 0.0
+
+def test_soft_reward_auc_matches_pairwise_counting():
+    rng = random.Random(0)
+    for _ in range(20):
+        n = rng.randint(2, 30)
+        scores = [round(rng.gauss(0, 1), 1) for _ in range(n)]   # rounded: ties happen
+        labels = [rng.random() < 0.4 for _ in range(n)]
+        pos = [s for s, l in zip(scores, labels) if l]; neg = [s for s, l in zip(scores, labels) if not l]
+        if not pos or not neg: assert soft_reward_auc(scores, labels) is None; continue
+        brute = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
+        assert math.isclose(soft_reward_auc(scores, labels), brute)
+
+def test_sample_metrics_of_an_iteration():
+    cs = [cand('a', 'x', -1.0), cand('a', 'y', -5.0), cand('a', 'z', -2.0), cand('b', 'u', -3.0), cand('b', 'v', -4.0)]
+    fbs = [Feedback(1.0, 4), Feedback(0.0, 5), Feedback(0.0, 5), Feedback(0.0, None, 'timeout'), Feedback(1.0, 2)]
+    m = sample_metrics(cs, fbs)
+    assert m == {'pass_at_1': 0.4, 'pass_at_k': 1.0, 'maj_at_k': 0.5, 'soft_reward_auc': round(4 / 6, 4)}
+
+# ---- presets ---------------------------------------------------------------------------------------------------
+
+DIFF_FROM_ENVISIONS = {'no_refine': {'refine.enabled'}, 'no_repair_pairs': {'loop.repair_pairs'}, 'no_soft_reward': {'loop.soft_reward_ranking'},
+             'no_negatives': {'loop.repair_pairs', 'preference.method'}, 'continue_training': {'loop.init_from'},
+             'envisions_ref': {'refine.feedback', 'preference.method'}}
+
+def test_presets():
+    assert load_selftrain_config(preset='rft') == SelfTrainConfig(preset='rft')
+    assert {'rft', 'star', 'restem', 'envisions', *DIFF_FROM_ENVISIONS} <= set(PRESETS)
+    env = flat_dict(config_to_dict(load_selftrain_config(preset='envisions')))
+    for name in PRESETS:
+        cfg = load_selftrain_config(preset=name); check_config(cfg)
+        assert cfg.preset == name
+        if name in DIFF_FROM_ENVISIONS:
+            diff = {k for k, v in flat_dict(config_to_dict(cfg)).items() if env[k] != v} - {'preset'}
+            assert diff == DIFF_FROM_ENVISIONS[name], name
+
+def test_preset_wins_over_the_file_and_conflicts_are_errors(tmp_path):
+    (tmp_path/'c.yaml').write_text(yaml.safe_dump({'sample': {'k': 3}, 'refine': {'enabled': False}}))
+    cfg = load_selftrain_config(tmp_path/'c.yaml', 'envisions')
+    assert (cfg.sample.k, cfg.refine.enabled, cfg.preset) == (3, True, 'envisions')
+    (tmp_path/'p.yaml').write_text(yaml.safe_dump({'preset': 'envisions'}))
+    assert load_selftrain_config(tmp_path/'p.yaml').refine.enabled
+    with pytest.raises(ConfigError, match="sets preset 'envisions', the command line 'rft'"): load_selftrain_config(tmp_path/'p.yaml', 'rft')
+    with pytest.raises(ConfigError, match="unknown preset 'alphago'"): load_selftrain_config(preset='alphago')
+
+# ---- the DPO stage ---------------------------------------------------------------------------------------------
+
+def test_train_preference_on_a_tiny_model(tmp_path):
+    from symbol_llm_nb.models import build_tokenizer, build_tiny_model, chat_prompt, TinyModelConfig
+    from symbol_llm_nb.tasks import arith_tasks, task_prompt
+    ts = arith_tasks(8, 0)
+    tok = build_tokenizer([task_prompt(t) for t in ts] + [t.program for t in ts], 300)
+    build_tiny_model(tok, TinyModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), save_dir=tmp_path/'m0')
+    rows = [{'prompt': chat_prompt(tok, task_prompt(t)), 'chosen': t.program, 'rejected': t.program.replace('return total', 'return 0')} for t in ts]
+    stats = train_preference(tmp_path/'m0', rows, tmp_path/'iter'/'model', PreferenceConfig(method='dpo', loss_type='sigmoid', epochs=2, lr=1e-2, batch_size=4), progress=False)
+    assert stats['pref_pairs'] == 8 and stats['pref_steps'] == 4 and 0 < stats['pref_loss'] < 1
+    assert (tmp_path/'iter'/'model'/'config.json').exists() and not (tmp_path/'iter'/'model.tmp').exists()
+    rpo = train_preference(tmp_path/'m0', rows, tmp_path/'rpo'/'model', PreferenceConfig(method='dpo', batch_size=8), progress=False)  # default: DPO + SFT
+    assert PreferenceConfig().loss_type == ['sigmoid', 'sft'] and rpo['pref_steps'] == 1 and rpo['pref_loss'] > stats['pref_loss']
+
+# ---- end to end ---------------------------------------------------------------------------------------------
+
+def cli(*args, timeout=600):
+    return subprocess.run([sys.executable, '-m', 'symbol_llm_nb.cli', *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+def steps(run): return json.loads((run/'manifest.json').read_text())['steps']
+
+def small_config(folder:Path, iterations:int=2) -> Path:
+    "A tiny run in seconds in which every step has work: the model self-trains on the questions of its own seed set, half memorised."
+    seed = make_tasks(DataConfig(families=['arith'], n_seed=8, n_train=12, n_eval=6))['seed']
+    write_jsonl(folder/'train.jsonl', [{'input': t.question, 'label': t.answer} for t in seed])
+    cfg = {'data': {'families': ['arith'], 'n_seed': 8, 'n_train': 12, 'n_eval': 6, 'train_file': str(folder/'train.jsonl')},
+           'model': {'tiny': {'hidden_size': 64, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 128, 'vocab_size': 300}, 'pretrain_epochs': 0},
+           'seed_sft': {'epochs': 40, 'lr': 5e-3, 'batch_size': 2, 'report_to': 'none'}, 'train': {'epochs': 1, 'report_to': 'none'},
+           'sample': {'k': 4, 'max_new_tokens': 128, 'temperature': 0.5}, 'env': {'timeout': 2.0, 'workers': 1}, 'loop': {'iterations': iterations}}
+    (folder/'small.yaml').write_text(yaml.safe_dump(cfg))
+    return folder/'small.yaml'
+
+KILLS = [('iter_001/verify', 'iter_001/refine_verify'),   # SIGKILL once this step is done ... and before that one is
+         ('iter_001/train', 'iter_001/eval'),            # (during the preference stage, or eval when there are no pairs)
+         ('iter_002/refine_verify', 'iter_002/train')]
+
+@pytest.fixture(scope='module')
+def envisions_run(tmp_path_factory):
+    "`--preset envisions` SIGKILLed three times (refinement of iteration 1, after its SFT, after refining iteration 2), then resumed."
+    tmp = tmp_path_factory.mktemp('envisions')
+    cfg, run = small_config(tmp), tmp/'run'
+    cmd = [sys.executable, '-m', 'symbol_llm_nb.cli', 'selftrain', '--config', str(cfg), '--preset', 'envisions', '--run-dir', str(run), '--quiet']
+    snapshots = []
+    for after, _ in KILLS:
+        with open(tmp/'stderr.txt', 'w') as err:
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            deadline = time.time() + 300
+            while time.time() < deadline and p.poll() is None:
+                if (run/'manifest.json').exists() and after in steps(run): break
+                time.sleep(0.02)
+            assert p.poll() is None, (tmp/'stderr.txt').read_text()[-2000:]
+            os.killpg(p.pid, signal.SIGKILL); p.wait()
+        snapshots.append(steps(run))
+    r = cli(*cmd[3:])
+    assert r.returncode == 0, r.stderr
+    return run, cfg, snapshots
+
+def test_envisions_resumes_after_kills(envisions_run):
+    run, cfg, snapshots = envisions_run
+    after = steps(run)
+    for (done_step, pending), done in zip(KILLS, snapshots):
+        assert done_step in done and pending not in done, (done_step, sorted(done))
+        assert all(after[k] == v for k, v in done.items()), 'a finished step was redone'
+    rows = read_jsonl(run/'metrics.jsonl')
+    assert [r['iteration'] for r in rows] == [0, 1, 2]
+    assert not list(run.rglob('*.tmp')), 'a temporary file was left behind'
+    assert yaml.safe_load((run/'config.yaml').read_text())['preset'] == 'envisions'
+    for i, row in enumerate(rows[1:], 1):
+        d = run/f'iter_{i:03d}'
+        assert len(read_jsonl(d/'refined.jsonl')) == row['samples'] == row['refined'] == len(read_jsonl(d/'refine_feedback.jsonl'))
+        assert all(k in row for k in ('pass_at_1', 'pass_at_k', 'maj_at_k', 'soft_reward_auc', 'kept_rate', 'refine_gain', 'pool_pos', 'pool_neg',
+                                      'time_refine_s', 'time_refine_verify_s', 'time_iteration_s', 'eval_accuracy_arith'))
+        pool = read_jsonl(d/'pool.jsonl')
+        assert (row['pool_pos'], row['pool_neg']) == (sum(r['correct'] for r in pool), sum(not r['correct'] for r in pool)) and row['pool_neg'] > 0
+        assert (d/'train_pref.jsonl').exists() == (row['pref_pairs'] > 0) == (f'iter_{i:03d}/pref' in after)
+        assert len(read_jsonl(d/'train_sft.jsonl')) == 8 + row['explore_rows'] + row['repair_rows']  # seed programs + pairs
+    assert rows[2]['pool_neg'] >= rows[1]['pool_neg']   # pools only grow
+    assert {p.name for p in (run/'plots').iterdir()} >= {'accuracy.png', 'pools.png', 'refine_gain.png', 'soft_reward.png', 'families.png'}
+    # the same command again finds everything done; another preset is refused
+    r = cli('selftrain', '--config', cfg, '--preset', 'envisions', '--run-dir', run, '--quiet')
+    assert r.returncode == 0 and steps(run) == after, r.stderr
+    r = cli('selftrain', '--config', cfg, '--preset', 'no_refine', '--run-dir', run, '--quiet')
+    assert r.returncode == 2 and 'different config' in r.stderr and 'refine.enabled' in r.stderr
+
+def test_rft_preset_and_compare(envisions_run, tmp_path):
+    env_run, _, _ = envisions_run
+    cfg, run = small_config(tmp_path, iterations=1), tmp_path/'rft'
+    r = cli('selftrain', '--config', cfg, '--preset', 'rft', '--run-dir', run, '--quiet')
+    assert r.returncode == 0, r.stderr
+    rows = read_jsonl(run/'metrics.jsonl')
+    assert [r['iteration'] for r in rows] == [0, 1] and 'refine_gain' not in rows[1] and rows[1]['repair_rows'] == rows[1]['pref_pairs'] == 0
+    assert not (run/'iter_001'/'refined.jsonl').exists() and 'iter_001/refine' not in steps(run)
+    r = cli('compare', env_run, run, '--out', tmp_path/'cmp.png')
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'cmp.png').stat().st_size > 1000 and 'envisions' in r.stdout and 'rft' in r.stdout and '±' in r.stdout
+
+def test_unknown_preset_is_one_line(tmp_path):
+    r = cli('selftrain', '--preset', 'alphago', '--run-dir', tmp_path/'run')
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "unknown preset 'alphago'" in lines[0] and 'envisions' in lines[0]
+    assert not (tmp_path/'run').exists()
+    r = cli('compare', tmp_path/'nope')
+    assert r.returncode == 2 and 'not a run directory' in r.stderr
