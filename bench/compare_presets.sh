@@ -9,7 +9,10 @@
 #   CONFIG=configs/gpu_small.yaml OUT=runs/compare_gpu bash bench/compare_presets.sh
 #
 # The seed (model initialisation and sampling) is the only thing that changes between the runs of one preset;
-# the tasks (data.split_seed) stay the same for all runs.
+# the tasks (data.split_seed) stay the same for all runs. All presets of one seed start from the same seed
+# model: the first preset's run trains it, the others copy it (`--seed-from`; presets differ only after
+# iteration 0), which makes the comparison one switch at a time and saves the pretraining and seed SFT.
+# Budget knobs for a shorter comparison, applied to every run: ITERATIONS, TASKS (tasks sampled per iteration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRESETS="${PRESETS:-rft star restem envisions envisions_ref no_refine no_repair_pairs no_soft_reward no_negatives continue_training}"
@@ -19,20 +22,25 @@ PY="${PYTHON:-python3}"
 mkdir -p "$OUT"
 for seed in $SEEDS; do
   # the config of this seed: $CONFIG (or the defaults) with `seed` set
-  CONFIG="${CONFIG:-}" SEED="$seed" "$PY" - "$OUT/seed$seed.yaml" <<'PY'
+  CONFIG="${CONFIG:-}" SEED="$seed" ITERATIONS="${ITERATIONS:-}" TASKS="${TASKS:-}" "$PY" - "$OUT/seed$seed.yaml" <<'PY'
 import os, sys, yaml
 src = os.environ['CONFIG']
 d = (yaml.safe_load(open(src)) or {}) if src else {}
 d['seed'] = int(os.environ['SEED'])
+for key, sec, name in (('ITERATIONS', 'loop', 'iterations'), ('TASKS', 'sample', 'tasks_per_iteration')):
+    if os.environ.get(key): d.setdefault(sec, {})[name] = int(os.environ[key])
 open(sys.argv[1], 'w').write(yaml.safe_dump(d, sort_keys=False))
 PY
 done
 for seed in $SEEDS; do
+  first=""
   for preset in $PRESETS; do
     run="$OUT/$preset-s$seed"
     echo "=== $preset, seed $seed -> $run"
     start=$(date +%s)
-    "$PY" -m symbol_llm_nb.cli selftrain --config "$OUT/seed$seed.yaml" --preset "$preset" --run-dir "$run" --quiet
+    "$PY" -m symbol_llm_nb.cli selftrain --config "$OUT/seed$seed.yaml" --preset "$preset" --run-dir "$run" --quiet \
+      ${first:+--seed-from "$first"}
+    first="${first:-$run}"
     echo "    $(( $(date +%s) - start ))s; last row: $(tail -n 1 "$run/metrics.jsonl" | cut -c1-160)"
   done
 done
