@@ -238,16 +238,27 @@ def test_envisions_resumes_after_kills(envisions_run):
     assert r.returncode == 2 and 'different config' in r.stderr and 'refine.enabled' in r.stderr
 
 def test_rft_preset_and_compare(envisions_run, tmp_path):
-    env_run, _, _ = envisions_run
-    cfg, run = small_config(tmp_path, iterations=1), tmp_path/'rft'
-    r = cli('selftrain', '--config', cfg, '--preset', 'rft', '--run-dir', run, '--quiet')
+    env_run, env_cfg, _ = envisions_run
+    d = yaml.safe_load(env_cfg.read_text())   # the envisions run's tasks and seed-model settings, one iteration
+    cfg, run = tmp_path/'rft.yaml', tmp_path/'rft'
+    cfg.write_text(yaml.safe_dump({**d, 'loop': {**d['loop'], 'iterations': 1}}))
+    # another seed is another seed model: refused in one line, nothing written
+    other = tmp_path/'other.yaml'; other.write_text(yaml.safe_dump({**yaml.safe_load(cfg.read_text()), 'seed': 7}))
+    r = cli('selftrain', '--config', other, '--preset', 'rft', '--run-dir', run, '--quiet', '--seed-from', env_run)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'other seed settings' in r.stderr and not run.exists()
+    # the rft run starts from the envisions run's seed model (same seed and seed-model settings)
+    r = cli('selftrain', '--config', cfg, '--preset', 'rft', '--run-dir', run, '--quiet', '--seed-from', env_run)
     assert r.returncode == 0, r.stderr
     rows = read_jsonl(run/'metrics.jsonl')
     assert [r['iteration'] for r in rows] == [0, 1] and 'refine_gain' not in rows[1] and rows[1]['repair_rows'] == rows[1]['pref_pairs'] == 0
+    assert rows[0] == read_jsonl(env_run/'metrics.jsonl')[0]
+    assert all(steps(run)[k]['shared_from'] == str(env_run) for k in ('data', 'base', 'iter_000/train', 'iter_000/eval'))
+    assert 'shared_from' not in steps(run)['iter_001/train']
     assert not (run/'iter_001'/'refined.jsonl').exists() and 'iter_001/refine' not in steps(run)
     r = cli('compare', env_run, run, '--out', tmp_path/'cmp.png')
     assert r.returncode == 0, r.stderr
     assert (tmp_path/'cmp.png').stat().st_size > 1000 and 'envisions' in r.stdout and 'rft' in r.stdout and '±' in r.stdout
+    assert 'seed_model_s' in r.stdout and 'selftrain_s' in r.stdout
 
 def test_unknown_preset_is_one_line(tmp_path):
     r = cli('selftrain', '--preset', 'alphago', '--run-dir', tmp_path/'run')
