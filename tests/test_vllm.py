@@ -67,7 +67,7 @@ TINY = {
     'data': {'n_seed': 40, 'n_train': 24, 'n_eval': 24},
     'model': {'tiny': {'hidden_size': 64, 'num_layers': 2, 'num_heads': 2, 'intermediate_size': 128, 'vocab_size': 400}},
     'seed_sft': {'epochs': 6, 'lr': 3e-3, 'batch_size': 8, 'report_to': 'none'},
-    'train': {'epochs': 1, 'batch_size': 8, 'report_to': 'none'},
+    'train': {'epochs': 1, 'batch_size': 8, 'report_to': 'none', 'min_steps': 0},
     'sample': {'k': 4, 'max_new_tokens': 80},
     'env': {'timeout': 2.0, 'workers': 1},
     'loop': {'iterations': 1},
