@@ -13,6 +13,13 @@
 # model: the first preset's run trains it, the others copy it (`--seed-from`; presets differ only after
 # iteration 0), which makes the comparison one switch at a time and saves the pretraining and seed SFT.
 # Budget knobs for a shorter comparison, applied to every run: ITERATIONS, TASKS (tasks sampled per iteration).
+# SEED_FROM='runs/compare/rft-s$seed' starts every run from that finished run's seed model instead (e.g. ablations
+# with a shorter budget beside a finished comparison).
+#
+# The comparison in nbs/50_analysis.ipynb (2026-11-28, 2 CPU cores, two streams of OMP_NUM_THREADS=1):
+#   PRESETS="rft envisions" SEEDS="0 1 2" ITERATIONS=3 TASKS=200 bash bench/compare_presets.sh
+#   PRESETS="no_refine no_repair_pairs no_soft_reward no_negatives continue_training" SEEDS=0 ITERATIONS=2 TASKS=200 \
+#     SEED_FROM='runs/compare/rft-s$seed' bash bench/compare_presets.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRESETS="${PRESETS:-rft star restem envisions envisions_ref no_refine no_repair_pairs no_soft_reward no_negatives continue_training}"
@@ -20,9 +27,10 @@ SEEDS="${SEEDS:-0 1 2}"
 OUT="${OUT:-runs/compare}"
 PY="${PYTHON:-python3}"
 mkdir -p "$OUT"
+budget="${ITERATIONS:+-it$ITERATIONS}${TASKS:+-t$TASKS}"
 for seed in $SEEDS; do
   # the config of this seed: $CONFIG (or the defaults) with `seed` set
-  CONFIG="${CONFIG:-}" SEED="$seed" ITERATIONS="${ITERATIONS:-}" TASKS="${TASKS:-}" "$PY" - "$OUT/seed$seed.yaml" <<'PY'
+  CONFIG="${CONFIG:-}" SEED="$seed" ITERATIONS="${ITERATIONS:-}" TASKS="${TASKS:-}" "$PY" - "$OUT/seed$seed$budget.yaml" <<'PY'
 import os, sys, yaml
 src = os.environ['CONFIG']
 d = (yaml.safe_load(open(src)) or {}) if src else {}
@@ -33,12 +41,12 @@ open(sys.argv[1], 'w').write(yaml.safe_dump(d, sort_keys=False))
 PY
 done
 for seed in $SEEDS; do
-  first=""
+  first="$(eval echo "${SEED_FROM:-}")"
   for preset in $PRESETS; do
     run="$OUT/$preset-s$seed"
     echo "=== $preset, seed $seed -> $run"
     start=$(date +%s)
-    "$PY" -m symbol_llm_nb.cli selftrain --config "$OUT/seed$seed.yaml" --preset "$preset" --run-dir "$run" --quiet \
+    "$PY" -m symbol_llm_nb.cli selftrain --config "$OUT/seed$seed$budget.yaml" --preset "$preset" --run-dir "$run" --quiet \
       ${first:+--seed-from "$first"}
     first="${first:-$run}"
     echo "    $(( $(date +%s) - start ))s; last row: $(tail -n 1 "$run/metrics.jsonl" | cut -c1-160)"
