@@ -619,8 +619,8 @@ def share_seed_model(src, # a run directory whose iteration 0 is finished
         raise ConfigError(f"{src}: no finished seed model to share (iteration 0 is not done)")
     if (dst/'manifest.json').exists() and RunDir(dst).manifest['steps']:
         raise ConfigError(f"{dst} has already started; share a seed model only into a new run directory")
-    theirs, ours = load_config(SelfTrainConfig, src/'config.yaml'), config_to_dict(cfg)
-    differ = [k for k in SEED_MODEL_SECTIONS if config_to_dict(theirs)[k] != ours[k]]
+    theirs, ours = config_to_dict(load_config(SelfTrainConfig, src/'config.yaml')), config_to_dict(cfg)
+    differ = [k for k in SEED_MODEL_SECTIONS if theirs[k] != ours[k]]
     if differ: raise ConfigError(f"{src} was trained with other {', '.join(differ)} settings; its seed model is not this run's")
     dst.mkdir(parents=True, exist_ok=True)
     steps = [k for k in s_rd.manifest['steps'] if k in ('data', 'base', 'pretrain') or k.startswith('iter_000/')]
