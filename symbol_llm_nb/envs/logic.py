@@ -825,11 +825,11 @@ def rule_text(p:RuleProblem) -> str:
     return ' '.join(facts + rules + [f"{RULE_QUESTION} {n} is {_neg(v)}{a}."])
 
 def rule_program(p:RuleProblem) -> str:
-    "The gold program in the rule dialect."
-    atom = lambda a, x, v: f"{a.capitalize()}({x}, {v})"
-    facts = [atom(a, n, v) for n, a, v in p.facts]
-    rules = [' && '.join(atom(a, '$x', v) for a, v in conds) + ' >>> ' + atom(c, '$x', cv) for conds, (c, cv) in p.rules]
-    return '\n'.join(['Facts:', *facts, 'Rules:', *rules, 'Query:', atom(p.query[1], p.query[0], p.query[2])])
+    "The gold program in the rule dialect, in the question's tokens (` red( Bob, True)`: see above)."
+    atom = lambda a, x, v: f"{a}({x if x.startswith('$') else ' ' + x}, {v})"
+    facts = [' ' + atom(a, n, v) for n, a, v in p.facts]
+    rules = [' ' + ' && '.join(atom(a, '$x', v) for a, v in conds) + ' >>> ' + atom(c, '$x', cv) for conds, (c, cv) in p.rules]
+    return '\n'.join(['Facts:', *facts, 'Rules:', *rules, 'Query:', ' ' + atom(p.query[1], p.query[0], p.query[2])])
 
 # %% ../../nbs/11_env_logic.ipynb #68c7019f
 def rule_problem(rng:random.Random, depth:int, answer:str, n_distractors:int=0, side_p:float=0.3) -> RuleProblem:
