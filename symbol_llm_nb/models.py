@@ -11,7 +11,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'build_tokenizer', 'chat_prompt', 'TinyModelConfig', 'build_tiny_model',
-           'load_tokenizer', 'load_model']
+           'load_tokenizer', 'load_model', 'copy_warmup']
 
 # %% ../nbs/02_models.ipynb #d0f8835b
 SPECIAL_TOKENS = ['<|pad|>', '<|user|>', '<|assistant|>', '<|end|>']
@@ -84,3 +84,44 @@ def load_model(name_or_path, dtype:str='float32', device:str|None=None):
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=getattr(torch, dtype))
     return model.to(device).eval()
+
+# %% ../nbs/02_models.ipynb #7ddb263d
+def copy_warmup(model_path,             # checkpoint to train (a model built from scratch)
+                out_dir,                # where to save the result (model and tokenizer)
+                steps:int=1200,         # optimizer steps
+                lengths=(4, 24),        # (min, max) tokens of a random string
+                batch_size:int=32,      # strings per step
+                lr:float=3e-3,          # AdamW learning rate (constant after a 30-step warm-up)
+                seed:int=0,             # random seed of the strings and the data order
+                progress:bool=True      # progress bar
+               ) -> dict:
+    "Train `model_path` to copy random token strings from its context; save to `out_dir`; return stats."
+    import random, time, torch
+    from tqdm.auto import tqdm
+    tok, model = load_tokenizer(model_path), load_model(model_path, device='cpu').train()
+    torch.manual_seed(seed); rng = random.Random(seed)
+    specials, sep = set(tok.all_special_ids), tok.convert_tokens_to_ids('<|assistant|>')
+    vocab = [i for i in range(len(tok)) if i not in specials]
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30))
+    t0, accs, losses = time.time(), [], []
+    bar = tqdm(range(steps), desc='copy warm-up', disable=not progress)
+    for step in bar:
+        xs = [[rng.choice(vocab) for _ in range(rng.randint(*lengths))] for _ in range(batch_size)]
+        rows = [(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs]
+        n = max(len(ids) for ids, _ in rows)
+        ids = torch.tensor([ids + [tok.pad_token_id] * (n - len(ids)) for ids, _ in rows])
+        labels = torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in rows])
+        mask = torch.tensor([[1] * len(ids) + [0] * (n - len(ids)) for ids, _ in rows])
+        out = model(input_ids=ids, attention_mask=mask, labels=labels)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step(); sched.step(); opt.zero_grad()
+        target, pred = labels[:, 1:], out.logits[:, :-1].argmax(-1)
+        accs.append(((pred == target) & (target != -100)).sum().item() / (target != -100).sum().item())
+        losses.append(out.loss.item())
+        if step % 20 == 0: bar.set_postfix(loss=f'{losses[-1]:.3f}', copy_acc=f'{accs[-1]:.2f}')
+    model.eval().save_pretrained(out_dir); tok.save_pretrained(out_dir)
+    tail = max(1, min(20, steps))
+    return {'steps': steps, 'loss': sum(losses[-tail:]) / tail, 'copy_accuracy': sum(accs[-tail:]) / tail,
+            'first_copy_accuracy': accs[0] if accs else 0.0, 'time_s': round(time.time() - t0, 1)}

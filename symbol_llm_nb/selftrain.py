@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from .core import *
 from .tasks import arith_splits, load_math_jsonl, task_prompt, family_env
-from .models import TinyModelConfig, build_tokenizer, build_tiny_model, chat_prompt, load_tokenizer
+from .models import TinyModelConfig, build_tokenizer, build_tiny_model, chat_prompt, copy_warmup, load_tokenizer
 from .sft import TrainConfig, train_sft, sft_row
 
 # %% auto #0
@@ -26,7 +26,7 @@ __all__ = ['PRESETS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'ModelConfig', 'Sampl
 class DataConfig:
     "Where the tasks come from."
     families: list = field(default_factory=lambda: ['arith', 'rules'])  # embedded task families to generate (arith, rules)
-    n_seed: int = 60           # labelled seed tasks (with gold programs) per family
+    n_seed: int = 30           # labelled seed tasks (with gold programs) per family
     n_train: int = 1000        # answer-only self-training tasks per family
     n_eval: int = 200          # held-out tasks per family
     split_seed: int = 0        # seed of the task generator
@@ -41,7 +41,8 @@ class ModelConfig:
     name_or_path: str|None = None   # checkpoint to start from; None builds a tiny model from scratch
     tiny: TinyModelConfig = field(default_factory=TinyModelConfig)  # its architecture
     dtype: str = 'float32'          # dtype for generation
-    pretrain_epochs: float = 8.0    # tiny model only: epochs of in-context copy pretraining (0 = none)
+    copy_warmup_steps: int = 1200   # tiny model only: steps of random-string copying before pretraining (0 = none)
+    pretrain_epochs: float = 4.0    # tiny model only: epochs of in-context copy pretraining (0 = none)
 
 @dataclass
 class SampleConfig:
@@ -65,7 +66,7 @@ class EnvConfig:
 @dataclass
 class LoopConfig:
     "The self-training loop."
-    iterations: int = 5          # self-training iterations after the seed model
+    iterations: int = 4          # self-training iterations after the seed model
     init_from: str = 'base'      # each round trains from 'base' (the model before seed SFT), 'seed' (the seed model) or 'previous'
     max_per_task: int = 2        # pool programs per task used for training (best soft reward first)
     include_seed_data: bool = True  # train on the labelled seed programs too
@@ -405,7 +406,7 @@ def _log(msg, progress=True):
 
 # %% ../nbs/30_selftrain.ipynb #5d5991fc
 def _prepare(rd:RunDir, cfg:SelfTrainConfig, splits:dict|None, progress:bool):
-    "Steps `data` and `base`: the task splits on disk and the starting checkpoint."
+    "Steps `data`, `base`, `warmup` and `pretrain`: the task splits on disk and the starting checkpoint."
     if not rd.done('data'):
         for k, ts in splits.items(): write_jsonl(rd.path/'data'/f'{k}.jsonl', ts)
         rd.mark_done('data', **{k: len(v) for k, v in splits.items()})
@@ -417,6 +418,12 @@ def _prepare(rd:RunDir, cfg:SelfTrainConfig, splits:dict|None, progress:bool):
         model = build_tiny_model(tok, cfg.model.tiny, seed=cfg.seed, save_dir=base)
         rd.mark_done('base', params=sum(p.numel() for p in model.parameters()), vocab=len(tok))
         _log(f"built a {rd.info('base')['params']/1e6:.1f}M-parameter model, vocabulary {len(tok)}", progress)
+    if not cfg.model.name_or_path and cfg.model.copy_warmup_steps > 0:
+        if not rd.done('warmup'):
+            stats = copy_warmup(base, rd.path/'warm', steps=cfg.model.copy_warmup_steps, seed=cfg.seed, progress=progress)
+            rd.mark_done('warmup', **stats)
+            _log(f"copy warm-up: copy accuracy {stats['first_copy_accuracy']:.2f} -> {stats['copy_accuracy']:.2f} in {stats['time_s']:.0f} s", progress)
+        base = rd.path/'warm'
     if not cfg.model.name_or_path and cfg.model.pretrain_epochs > 0:
         if not rd.done('pretrain'):
             texts = [t.question for t in splits['train']]
@@ -623,8 +630,8 @@ def share_seed_model(src, # a run directory whose iteration 0 is finished
     differ = [k for k in SEED_MODEL_SECTIONS if theirs[k] != ours[k]]
     if differ: raise ConfigError(f"{src} was trained with other {', '.join(differ)} settings; its seed model is not this run's")
     dst.mkdir(parents=True, exist_ok=True)
-    steps = [k for k in s_rd.manifest['steps'] if k in ('data', 'base', 'pretrain') or k.startswith('iter_000/')]
-    for name in ('data', 'base', 'pretrained', 'iter_000'):
+    steps = [k for k in s_rd.manifest['steps'] if k in ('data', 'base', 'warmup', 'pretrain') or k.startswith('iter_000/')]
+    for name in ('data', 'base', 'warm', 'pretrained', 'iter_000'):
         if (src/name).exists(): shutil.copytree(src/name, dst/name, dirs_exist_ok=True)
     write_jsonl(dst/'metrics.jsonl', [r for r in read_jsonl(src/'metrics.jsonl') if r['iteration'] == 0])
     rd = RunDir(dst)

@@ -179,7 +179,7 @@ def small_config(folder:Path, iterations:int=2) -> Path:
     seed = make_tasks(DataConfig(families=['arith'], n_seed=8, n_train=12, n_eval=6))['seed']
     write_jsonl(folder/'train.jsonl', [{'input': t.question, 'label': t.answer} for t in seed])
     cfg = {'data': {'families': ['arith'], 'n_seed': 8, 'n_train': 12, 'n_eval': 6, 'train_file': str(folder/'train.jsonl')},
-           'model': {'tiny': {'hidden_size': 64, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 128, 'vocab_size': 300}, 'pretrain_epochs': 0},
+           'model': {'tiny': {'hidden_size': 64, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 128, 'vocab_size': 300}, 'copy_warmup_steps': 0, 'pretrain_epochs': 0},
            'seed_sft': {'epochs': 40, 'lr': 5e-3, 'batch_size': 2, 'report_to': 'none'}, 'train': {'epochs': 1, 'report_to': 'none', 'min_steps': 0},
            'sample': {'k': 4, 'max_new_tokens': 128, 'temperature': 0.5}, 'env': {'timeout': 2.0, 'workers': 1}, 'loop': {'iterations': iterations}}
     (folder/'small.yaml').write_text(yaml.safe_dump(cfg))
