@@ -109,10 +109,10 @@ def copy_warmup(model_path,             # checkpoint to train (a model built fro
     for step in bar:
         xs = [[rng.choice(vocab) for _ in range(rng.randint(*lengths))] for _ in range(batch_size)]
         rows = [(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs]
-        n = max(len(ids) for ids, _ in rows)
-        ids = torch.tensor([ids + [tok.pad_token_id] * (n - len(ids)) for ids, _ in rows])
+        n = max(len(seq) for seq, _ in rows)
+        ids = torch.tensor([seq + [tok.pad_token_id] * (n - len(seq)) for seq, _ in rows])
         labels = torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in rows])
-        mask = torch.tensor([[1] * len(ids) + [0] * (n - len(ids)) for ids, _ in rows])
+        mask = torch.tensor([[1] * len(seq) + [0] * (n - len(seq)) for seq, _ in rows])
         out = model(input_ids=ids, attention_mask=mask, labels=labels)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
