@@ -31,6 +31,7 @@ class DataConfig:
     n_eval: int = 200          # held-out tasks per family
     split_seed: int = 0        # seed of the task generator
     max_distractors: int = 2   # irrelevant-number sentences per arithmetic problem, at most
+    rule_probes: int = 4       # rule tasks: more statements a program must answer right too (`rule_probes`; 0: none)
     train_file: str|None = None  # answer-only math JSONL (input, label) replacing the generated train split
     eval_file: str|None = None   # math JSONL replacing the generated eval split
     file_limit: int|None = None  # read at most this many rows of each file
@@ -51,7 +52,7 @@ class SampleConfig:
     k: int = 8                   # samples per task
     temperature: float = 1.0     # sampling temperature
     top_p: float = 1.0           # nucleus sampling
-    max_new_tokens: int = 128    # completion budget in tokens (the longest gold programs are about 120)
+    max_new_tokens: int = 240    # completion budget in tokens (the longest gold programs: arithmetic ~120, rules ~235)
     batch_size: int = 256        # sequences per generate call
     tasks_per_iteration: int|None = 500  # self-training tasks sampled per iteration (None: all)
     tensor_parallel_size: int = 1  # vLLM: GPUs one model is split over
@@ -180,7 +181,7 @@ def make_tasks(cfg:DataConfig) -> dict[str, list[Task]]:
             s = arith_splits(cfg.n_seed, cfg.n_train, cfg.n_eval, cfg.split_seed, cfg.max_distractors)
         elif fam == 'rules':
             from symbol_llm_nb.envs.logic import rule_splits
-            s = rule_splits(cfg.n_seed, cfg.n_train, cfg.n_eval, cfg.split_seed)
+            s = rule_splits(cfg.n_seed, cfg.n_train, cfg.n_eval, cfg.split_seed, n_probes=cfg.rule_probes)
         else: raise ConfigError(f"data.families: unknown embedded family '{fam}' (known: arith, rules)")
         for k in splits: splits[k] += s[k]
     if cfg.train_file: splits['train'] = load_math_jsonl(cfg.train_file, limit=cfg.file_limit)
@@ -390,8 +391,10 @@ def evaluate(generator, tokenizer, tasks:list[Task], env_cfg:EnvConfig, max_new_
     rows = [{'task_id': t.id, 'family': t.family, 'text': c.text, **to_dict(fb)} for t, c, fb in zip(tasks, cands, fbs)]
     metrics = {'eval_accuracy': sum(fb.correct for fb in fbs) / len(fbs)}
     for fam in sorted({t.family for t in tasks}):
-        fam_fbs = [fb for t, fb in zip(tasks, fbs) if t.family == fam]
-        metrics[f'eval_accuracy_{fam}'] = sum(fb.correct for fb in fam_fbs) / len(fam_fbs)
+        fam_tf = [(t, fb) for t, fb in zip(tasks, fbs) if t.family == fam]
+        metrics[f'eval_accuracy_{fam}'] = sum(fb.correct for _, fb in fam_tf) / len(fam_tf)
+        if any(t.meta.get('probes') for t, _ in fam_tf):
+            metrics[f'eval_answer_accuracy_{fam}'] = sum(fb.prediction == t.answer for t, fb in fam_tf) / len(fam_tf)
     return metrics, rows
 
 # %% ../nbs/30_selftrain.ipynb #b3aa79fa

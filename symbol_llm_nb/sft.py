@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 0                   # data order and dropout
     packing: bool = False           # pack several rows into each max_length sequence (TRL packing)
     packing_strategy: str = 'bfd'   # 'bfd' (best-fit, padding-free) or 'wrapped' (fixed blocks, cuts rows)
+    group_by_length: bool = False   # batch rows of similar length together (less padding; order random between groups)
     lora: LoraSettings = field(default_factory=LoraSettings)  # PEFT LoRA (adapter saved, merged model saved)
     save_steps: int = 0             # write a checkpoint every this many steps (0: no checkpoints)
     save_total_limit: int = 2       # checkpoints kept
@@ -116,6 +117,7 @@ def train_sft(model_path, rows:list[dict], out_dir, cfg:TrainConfig=TrainConfig(
         report_to=[] if cfg.report_to in ('none', '') else [cfg.report_to], seed=cfg.seed, data_seed=cfg.seed,
         bf16=cfg.bf16 and on_gpu, gradient_checkpointing=cfg.gradient_checkpointing and on_gpu, use_cpu=not on_gpu,
         completion_only_loss=True, packing=cfg.packing, packing_strategy=cfg.packing_strategy,
+        train_sampling_strategy='group_by_length' if cfg.group_by_length else 'random',
         disable_tqdm=not progress, dataloader_num_workers=0)
     peft_config = None
     if cfg.lora.enabled:

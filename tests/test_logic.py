@@ -75,7 +75,7 @@ def test_generator_is_deterministic_balanced_and_small():
     assert a == b and a != make_rule_tasks(600, seed=8)
     assert len({t.question for t in a}) == 600 and len({t.id for t in a}) == 600
     for ans in ('True', 'False', 'Unknown'): assert 150 < sum(t.answer == ans for t in a) < 250
-    assert max(len(t.program) for t in a) < 400 and max(len(t.question) for t in a) < 400
+    assert max(len(t.program) for t in a) < 800 and max(len(t.question) for t in a) < 400  # programs: each sentence as a comment, then its line
     assert all(t.family == 'rules' and t.meta['dialect'] == 'rules' for t in a)
     split = {t.question for t in a[:100]}
     assert not split & {t.question for t in make_rule_tasks(100, seed=7, exclude=split)}
@@ -89,6 +89,21 @@ def test_generated_programs_through_isolated_env():
         wrong = env.verify_batch([{**task_item(t, t.program), 'answer': flipped[t.answer]} for t in tasks[:30]])
         assert [f.reward for f in wrong] == [0.0] * 30
         assert all(f.error.startswith('wrong answer: proved') for f in wrong)
+
+def test_probes_take_away_chance_credit():
+    "A program with the stated facts negated still hits many asked answers; with the tasks' probes it earns nothing."
+    tasks = make_rule_tasks(150, seed=5)
+    assert all(1 <= len(t.meta['probes']) <= 4 for t in tasks)
+    negate = lambda p: p.split('Rules:')[0].replace(', True)', ', T)').replace(', False)', ', True)').replace(', T)', ', False)') + 'Rules:' + p.split('Rules:')[1]
+    with LogicEnv(timeout=2, workers=2) as env:
+        bare = env.verify_batch([{'program': negate(t.program), 'answer': t.answer} for t in tasks])
+        probed = env.verify_batch([task_item(t, negate(t.program)) for t in tasks])
+    lucky = [i for i, f in enumerate(bare) if f.reward == 1]
+    assert len(lucky) > 20 and sum(f.reward for f in probed) == 0
+    assert all(probed[i].error.startswith('right answer, but the facts and rules answer the probe') for i in lucky)
+    assert not make_rule_tasks(5, seed=5, n_probes=0)[0].meta.get('probes')
+    with pytest.raises(DataError, match="items:1: field 'probes'"):
+        LogicEnv(isolate=False).verify_batch([{**task_item(tasks[0], tasks[0].program), 'probes': 'red( Bob, True)'}])
 
 
 # --- the environment -----------------------------------------------------------------------------------

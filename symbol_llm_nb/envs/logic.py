@@ -18,9 +18,10 @@ __all__ = ['TRUTH', 'TRUTH_LETTERS', 'SECTIONS', 'DIALECT_SECTIONS', 'DIALECTS',
            'prover9_binary', 'prover9_input', 'prover9_job', 'prover9_answer', 'run_prover9_job', 'fol_prover9',
            'fol_decide', 'fol_problem', 'fol_answers', 'Atom', 'RuleProgram', 'parse_atom', 'parse_rules',
            'rule_closure', 'rules_decide', 'ConstraintProgram', 'parse_constraints', 'constraints_decide',
-           'decide_program', 'decide', 'score_decision', 'LogicEnv', 'verify_batch', 'logic_family', 'load_logic_jsonl',
-           'load_logic_data', 'task_dialect', 'logic_prompt', 'RuleProblem', 'rule_text', 'rule_program',
-           'rule_problem', 'rule_program_from_text', 'make_rule_tasks', 'rule_splits']
+           'decide_program', 'probe_answer', 'decide', 'score_decision', 'LogicEnv', 'verify_batch', 'logic_family',
+           'load_logic_jsonl', 'load_logic_data', 'task_dialect', 'logic_prompt', 'RuleProblem', 'rule_sentences',
+           'rule_text', 'rule_program', 'rule_problem', 'rule_program_from_text', 'rule_probes', 'make_rule_tasks',
+           'rule_splits']
 
 # %% ../../nbs/11_env_logic.ipynb #24983e90
 TRUTH = {'true': 'True', 'false': 'False', 'unknown': 'Unknown', 'uncertain': 'Unknown'}
@@ -632,27 +633,40 @@ def decide_program(program:str,            # the program text (no fence)
                    dialect:str|None=None,   # 'fol', 'rules', 'constraints' or a family name; None: from the headers
                    timeout:float=5.0,       # solver time budget in seconds
                    fol_backend:str='z3',    # 'z3' or 'prover9'
-                   defer_prover9:bool=False # return the Prover9 inputs instead of running Prover9
+                   defer_prover9:bool=False, # return the Prover9 inputs instead of running Prover9
+                   probes:list|None=None    # rule programs: more query atoms to decide with the same facts and rules
                   ) -> dict:
-    "Decide `program`: {'answer': 'True'/'False'/'Unknown'/letter or None, 'error': str or None, 'dialect': ...}."
+    "Decide `program`: {'answer': 'True'/'False'/'Unknown'/letter or None, 'error': str or None, 'dialect': ..., ['probes']}."
     try:
         secs = split_sections(program)
         if dialect is not None:
             if dialect not in DIALECTS: raise LogicError(f"unknown dialect '{dialect}' (known: fol, rules, constraints)")
             dialect = DIALECTS[dialect]
         dialect = dialect or detect_dialect(secs)
+        if probes and dialect != 'rules': raise LogicError(f"this task's probes are asked of rule programs, not {dialect} programs")
         if dialect == 'fol':
             prog = parse_fol(secs)
             if fol_backend == 'prover9' and defer_prover9:
                 return {'answer': None, 'error': None, 'dialect': dialect, 'prover9': prover9_job(prog, timeout)}
             answer = fol_decide(prog, fol_backend, timeout)
-        elif dialect == 'rules': answer = rules_decide(parse_rules(secs))[0]
+        elif dialect == 'rules':
+            prog = parse_rules(secs)
+            answer = rules_decide(prog)[0]
+            if probes: return {'answer': answer, 'error': None, 'dialect': dialect, 'probes': [probe_answer(prog, a) for a, _ in probes]}
         else: answer = constraints_decide(parse_constraints(secs), timeout)
         return {'answer': answer, 'error': None, 'dialect': dialect}
     except LogicError as e: return {'answer': None, 'error': str(e), 'dialect': dialect}
     except RecursionError: return {'answer': None, 'error': "program nested too deeply", 'dialect': dialect}
     except Exception as e:  # a solver failing on an odd input (e.g. Z3 out of memory) is still just a failed program
         return {'answer': None, 'error': f"solver error: {type(e).__name__}: {str(e).splitlines()[0][:150] if str(e) else ''}", 'dialect': dialect}
+
+def probe_answer(prog:RuleProgram, atom:str) -> str|None:
+    "What `prog`'s facts and rules answer for the query `atom` (None: the atom is malformed or about an unknown predicate)."
+    try:
+        q = parse_atom(atom, 0)
+        _check_predicates(prog.declared, [(0, a) for a in prog.facts] + [(0, a) for c, d in prog.rules for a in c + d], (0, q))
+        return rules_decide(RuleProgram(prog.facts, prog.rules, q, prog.declared))[0]
+    except LogicError: return None
 
 def decide(payload:dict) -> dict:
     "`decide_program` on a payload dict (the function isolated workers run)."
@@ -661,12 +675,18 @@ def decide(payload:dict) -> dict:
 # %% ../../nbs/11_env_logic.ipynb #6f49784b
 _PROVED = {'True': 'proved the query', 'False': 'proved the negation', 'Unknown': 'proved neither the query nor its negation'}
 
-def score_decision(decision:dict, gold:str, elapsed_s:float=0.0) -> Feedback:
+def score_decision(decision:dict, gold:str, elapsed_s:float=0.0,
+                   probes:list|None=None) -> Feedback: # [[atom, gold answer], ...] the decision's probes must match too
     "Feedback for a `decide` result against `gold` ('True'/'False'/'Unknown' or an option letter)."
     pred, err = decision.get('answer'), decision.get('error')
     if err is not None: return Feedback(0.0, None, err, elapsed_s)
     gold_tv, pred_tv = gold in _PROVED, pred in _PROVED
-    if pred == gold: return Feedback(1.0, pred, None, elapsed_s)
+    if pred == gold:
+        for (atom, want), got in zip(probes or [], decision.get('probes') or [None] * len(probes or [])):
+            if got != want:
+                return Feedback(0.0, pred, f"right answer, but the facts and rules answer the probe {atom.strip()} "
+                                           f"{got or 'with an error (unknown predicate?)'}, not {want}", elapsed_s)
+        return Feedback(1.0, pred, None, elapsed_s)
     if gold_tv and not pred_tv: err = f"the program picks option {pred}, but the question asks True, False or Unknown"
     elif pred_tv and not gold_tv: err = "the program answers True/False/Unknown, but the question needs an option letter"
     elif pred_tv: err = f"wrong answer: {_PROVED[pred]}"
@@ -690,7 +710,8 @@ class LogicEnv(Environment):
     def payload(self, item:dict) -> dict:
         "What `decide` needs for `item`."
         return {'program': extract_program(str(item['program'])), 'dialect': item.get('dialect'),
-                'timeout': self.timeout, 'fol_backend': self.fol_backend, 'defer_prover9': self.isolate}
+                'timeout': self.timeout, 'fol_backend': self.fol_backend, 'defer_prover9': self.isolate,
+                'probes': item.get('probes')}
 
     def close(self):
         if self._pool is not None: self._pool.close(); self._pool = None
@@ -729,16 +750,25 @@ def _run(self:LogicEnv, payloads:list[dict]) -> list[tuple[dict, float]]:
             for i, d in zip(jobs, ex.map(lambda i: _finish_prover9(out[i][0]), jobs)): out[i] = (d, out[i][1] + time.monotonic() - t0[i])
     return out
 
+def _probes(probes) -> list|None:
+    "An item's probes as [[atom, 'True'/'False'/'Unknown'], ...]; `DataError` if they are not such pairs."
+    if probes is None: return None
+    if not isinstance(probes, list) or not all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str) for p in probes):
+        raise DataError("expected a list of [atom, answer] pairs")
+    return [[a, gold_answer(g)] for a, g in probes]
+
 def verify_batch(self:LogicEnv, items:list[dict]) -> list[Feedback]:
-    "Feedback for each item: reward 1 where the program's answer is the gold one."
-    golds = []
+    "Feedback for each item: reward 1 where the program's answer is the gold one (and so are its probes', if any)."
+    golds, probes = [], []
     for i, it in enumerate(items):
         for k in self.required_fields:
             if k not in it: raise DataError("missing", 'items', i + 1, k)
         try: golds.append(gold_answer(it['answer'], it.get('options')))
         except DataError as e: raise DataError(str(e), 'items', i + 1, 'answer') from None
+        try: probes.append(_probes(it.get('probes')))
+        except DataError as e: raise DataError(str(e), 'items', i + 1, 'probes') from None
     if not items: return []
-    return [score_decision(d, g, t) for (d, t), g in zip(self._run([self.payload(it) for it in items]), golds)]
+    return [score_decision(d, g, t, pr) for (d, t), g, pr in zip(self._run([self.payload(it) for it in items]), golds, probes)]
 
 LogicEnv._run, LogicEnv.verify_batch = _run, verify_batch
 
@@ -817,19 +847,27 @@ class RuleProblem:
 
 def _neg(v): return '' if v else 'not '
 
-def rule_text(p:RuleProblem) -> str:
-    "The problem in English."
+def rule_sentences(p:RuleProblem) -> tuple[list[str], list[str], str]:
+    "The sentences of the problem: facts, rules and the queried statement."
     facts = [f"{n} is {_neg(v)}{a}." for n, a, v in p.facts]
     rules = [f"If someone {' and '.join(f'is {_neg(v)}{a}' for a, v in conds)} then they are {_neg(cv)}{c}." for conds, (c, cv) in p.rules]
     n, a, v = p.query
-    return ' '.join(facts + rules + [f"{RULE_QUESTION} {n} is {_neg(v)}{a}."])
+    return facts, rules, f"{n} is {_neg(v)}{a}."
+
+def rule_text(p:RuleProblem) -> str:
+    "The problem in English."
+    facts, rules, query = rule_sentences(p)
+    return ' '.join(facts + rules + [f"{RULE_QUESTION} {query}"])
 
 def rule_program(p:RuleProblem) -> str:
-    "The gold program in the rule dialect, in the question's tokens (` red( Bob, True)`: see above)."
+    "The gold program in the rule dialect: each sentence as a comment, then its line in the sentence's tokens (see above)."
     atom = lambda a, x, v: f"{a}({x if x.startswith('$') else ' ' + x}, {v})"
     facts = [' ' + atom(a, n, v) for n, a, v in p.facts]
     rules = [' ' + ' && '.join(atom(a, '$x', v) for a, v in conds) + ' >>> ' + atom(c, '$x', cv) for conds, (c, cv) in p.rules]
-    return '\n'.join(['Facts:', *facts, 'Rules:', *rules, 'Query:', ' ' + atom(p.query[1], p.query[0], p.query[2])])
+    query = ' ' + atom(p.query[1], p.query[0], p.query[2])
+    said = lambda sents, lines: [x for s, line in zip(sents, lines) for x in (f" # {s}", line)]
+    fs, rs, qs = rule_sentences(p)
+    return '\n'.join(['Facts:', *said(fs, facts), 'Rules:', *said(rs, rules), 'Query:', *said([qs], [query])])
 
 # %% ../../nbs/11_env_logic.ipynb #68c7019f
 def rule_problem(rng:random.Random, depth:int, answer:str, n_distractors:int=0, side_p:float=0.3) -> RuleProblem:
@@ -887,13 +925,34 @@ def rule_program_from_text(question:str) -> str:
     if not m: raise DataError(f"not a generated rule query: {q.strip()!r}")
     return rule_program(RuleProblem(facts, rules, (m.group(1), m.group(3), not m.group(2)), '', 0))
 
+# %% ../../nbs/11_env_logic.ipynb #187c2454
+def rule_probes(p:RuleProblem,
+                rng:random.Random,
+                k:int=4 # probes, at most
+               ) -> list[list[str]]:
+    "Up to `k` more questions about `p`'s people and attributes as [[atom, answer], ...]: decided ones first, one Unknown."
+    known = rule_closure(parse_rules(rule_program(p)))
+    names = sorted({n for n, _, _ in p.facts} | {p.query[0]})
+    attrs = sorted({a for _, a, _ in p.facts} | {a for conds, (c, _) in p.rules for a in [x for x, _ in conds] + [c]})
+    decided, unknown = [], []
+    for n in names:
+        for a in attrs:
+            if (n, a) == p.query[:2]: continue
+            v = rng.random() < 0.5
+            ans = 'True' if Atom(a, (n,), v) in known else 'False' if Atom(a, (n,), not v) in known else 'Unknown'
+            (unknown if ans == 'Unknown' else decided).append([f"{a}( {n}, {v})", ans])
+    rng.shuffle(decided); rng.shuffle(unknown)
+    out = decided[:k - 1] + unknown[:1]
+    return out + (decided + unknown)[len(out):][:k - len(out)] if len(out) < k else out
+
 # %% ../../nbs/11_env_logic.ipynb #dd5442f0
 def make_rule_tasks(n:int,                 # number of tasks
                     seed:int,              # random seed: the same seed gives the same tasks
                     depth=(1, 3),          # (min, max) rules in the chain
                     distractors=(0, 2),    # (min, max) distractor facts and rules
                     prefix:str='rules',    # task ids are f"{prefix}-{i}"
-                    exclude:set|None=None  # questions to skip (e.g. those of another split)
+                    exclude:set|None=None, # questions to skip (e.g. those of another split)
+                    n_probes:int=4         # probes per task (`rule_probes`; 0: none)
                    ) -> list[Task]:
     "`n` distinct rule-reasoning tasks with answers and gold programs."
     rng, seen, out = random.Random(seed), set(exclude or ()), []
@@ -906,15 +965,20 @@ def make_rule_tasks(n:int,                 # number of tasks
         q = rule_text(p)
         if q in seen: continue
         seen.add(q)
-        out.append(Task(f"{prefix}-{len(out)}", 'rules', q, p.answer, rule_program(p), {'dialect': 'rules', 'depth': d}))
+        probes = rule_probes(p, random.Random(f"{seed}/{len(out)}"), n_probes) if n_probes else None
+        out.append(Task(f"{prefix}-{len(out)}", 'rules', q, p.answer, rule_program(p),
+                        {'dialect': 'rules', 'depth': d, **({'probes': probes} if probes else {})}))
     return out
 
 # %% ../../nbs/11_env_logic.ipynb #2a6edcc6
 def rule_splits(n_seed:int=40, n_train:int=2000, n_eval:int=200, seed:int=0, depth=(1, 3), distractors=(0, 2),
-                seed_distractors=None   # distractor range of the seed split (default: `distractors`)
+                seed_distractors=None,  # distractor range of the seed split (default: `distractors`)
+                n_probes:int=4          # probes per task (`rule_probes`; 0: none)
                ) -> dict[str, list[Task]]:
     "Disjoint `seed` (labelled), `train` and `eval` (answers only) splits of rule-reasoning tasks."
-    seed_set = make_rule_tasks(n_seed, seed, depth, distractors if seed_distractors is None else seed_distractors, 'rules-seed')
-    rest = make_rule_tasks(n_train + n_eval, seed + 7919, depth, distractors, 'rules', exclude={t.question for t in seed_set})
+    seed_set = make_rule_tasks(n_seed, seed, depth, distractors if seed_distractors is None else seed_distractors, 'rules-seed',
+                               n_probes=n_probes)
+    rest = make_rule_tasks(n_train + n_eval, seed + 7919, depth, distractors, 'rules', exclude={t.question for t in seed_set},
+                           n_probes=n_probes)
     strip = lambda ts, name: [Task(f"rules-{name}-{i}", t.family, t.question, t.answer, None, t.meta) for i, t in enumerate(ts)]
     return {'seed': seed_set, 'train': strip(rest[:n_train], 'train'), 'eval': strip(rest[n_train:], 'eval')}
