@@ -54,7 +54,7 @@ class SampleConfig:
     top_p: float = 1.0           # nucleus sampling
     max_new_tokens: int = 240    # completion budget in tokens (the longest gold programs: arithmetic ~120, rules ~235)
     batch_size: int = 256        # sequences per generate call
-    tasks_per_iteration: int|None = 500  # self-training tasks sampled per iteration (None: all)
+    tasks_per_iteration: int|None = 400  # self-training tasks sampled per iteration (None: all)
     tensor_parallel_size: int = 1  # vLLM: GPUs one model is split over
     vllm_options: dict = field(default_factory=dict)  # more VLLMGenerator / vllm.LLM arguments (gpu_memory_utilization, max_model_len, ...)
 
@@ -113,9 +113,9 @@ class SelfTrainConfig:
     sample: SampleConfig = field(default_factory=SampleConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
-    # each round: 6 epochs, and at least 250 steps, so that a round restarted from the base model on a small early pool
+    # each round: 4 epochs, and at least 200 steps, so that a round restarted from the base model on a small early pool
     # trains about as long as the seed SFT did (measured: with 200 rows, 78 steps gave a model far weaker than the seed)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=6, lr=2e-3, batch_size=16, min_steps=250))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=4, lr=2e-3, batch_size=16, min_steps=200))
     refine: RefineConfig = field(default_factory=RefineConfig)
     preference: PreferenceConfig = field(default_factory=PreferenceConfig)
     preset: str|None = None        # the preset applied (recorded for resuming and comparing; see `PRESETS`)
