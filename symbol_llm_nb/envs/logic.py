@@ -943,7 +943,7 @@ def rule_probes(p:RuleProblem,
             (unknown if ans == 'Unknown' else decided).append([f"{a}( {n}, {v})", ans])
     rng.shuffle(decided); rng.shuffle(unknown)
     out = decided[:k - 1] + unknown[:1]
-    return out + (decided + unknown)[len(out):][:k - len(out)] if len(out) < k else out
+    return out + (decided[k - 1:] + unknown[1:])[:k - len(out)]  # too few of one kind: fill up with the other
 
 # %% ../../nbs/11_env_logic.ipynb #dd5442f0
 def make_rule_tasks(n:int,                 # number of tasks
