@@ -18,8 +18,8 @@ __all__ = ['PRESETS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'ModelConfig', 'Sampl
            'RefineConfig', 'PreferenceConfig', 'SelfTrainConfig', 'check_config', 'preset_overlay',
            'load_selftrain_config', 'make_tasks', 'verify_candidates', 'pass_at_k', 'maj_at_k', 'soft_reward_auc',
            'sample_metrics', 'feedback_text', 'repair_prompt', 'merge_repairs', 'hint_prompt', 'normalise_program',
-           'update_pool', 'rank', 'explore_count', 'pair_up', 'select_training', 'training_rows', 'preference_rows',
-           'train_preference', 'evaluate', 'recall_rows', 'run_selftrain', 'share_seed_model']
+           'citation_error', 'update_pool', 'rank', 'explore_count', 'pair_up', 'select_training', 'training_rows',
+           'preference_rows', 'train_preference', 'evaluate', 'recall_rows', 'run_selftrain', 'share_seed_model']
 
 # %% ../nbs/30_selftrain.ipynb #0c231f8c
 @dataclass
@@ -75,6 +75,7 @@ class LoopConfig:
     explore_cap: int = 10        # the cap of the 'envisions' rule
     pool_scope: str = 'all'      # train on the positives of 'all' iterations or only on those sampled in the 'latest' one (STaR, ReST-EM)
     soft_reward_ranking: bool = True  # rank pools by soft reward (False: a seeded random order)
+    require_citations: bool = True  # embedded tasks: a positive must cite every statement of its question as a comment, in order
     repair_pairs: bool = False   # also train on repair pairs: repair prompt showing a negative -> a positive
     max_repair_per_task: int = 2 # repair pairs per task, at most
     rationalise: bool = False    # STaR: retry tasks without a correct sample, with the gold answer as a hint
@@ -287,21 +288,44 @@ def normalise_program(program:str) -> str:
     try: return ast.dump(ast.parse(program))
     except (SyntaxError, ValueError, RecursionError, MemoryError): return re.sub(r'\s+', ' ', program).strip()
 
-def update_pool(pool:list[dict], cands:list[Candidate], fbs:list[Feedback]) -> tuple[list[dict], dict]:
-    "Add the new programs of `cands` to `pool` (positives and negatives); return it and the counts added ({'pos', 'neg'})."
+_SENTENCE_END = re.compile(r'(?<=[.?!])\s+')
+
+def citation_error(question:str, program:str) -> str|None:
+    "Why the comments of `program` are not the statements of `question` in order, each once (questions optional); None if they are."
+    sents = [s for s in _SENTENCE_END.split(question.strip()) if s]
+    said = [l.strip()[1:].strip() for l in program.splitlines() if l.strip().startswith('#')]
+    j = 0
+    for c in said:
+        k = next((k for k in range(j, len(sents)) if sents[k] == c), None)
+        if k is None: return f"the comment '{c}' is not the next sentence of the question" + (" (cited twice or out of order)" if c in sents else '')
+        if missed := [s for s in sents[j:k] if not s.endswith('?')]: return f"the sentence '{missed[0]}' is not cited"
+        j = k + 1
+    if missed := [s for s in sents[j:] if not s.endswith('?')]: return f"the sentence '{missed[0]}' is not cited"
+    return None
+
+def update_pool(pool:list[dict], cands:list[Candidate], fbs:list[Feedback],
+                questions:dict[str, str]|None=None  # task id -> question: positives must cite it (`citation_error`)
+               ) -> tuple[list[dict], dict]:
+    "Add the new programs of `cands` to `pool` (positives and negatives); return it and the counts added ({'pos', 'neg', 'uncited'})."
     pool = [dict(r) for r in pool]
     index = {(r['task_id'], normalise_program(r['program'])): r for r in pool}
-    added = {'pos': 0, 'neg': 0}
+    added = {'pos': 0, 'neg': 0, 'uncited': 0}
     for c, fb in zip(cands, fbs):
         prog = extract_program(c.text)
         if not prog.strip(): continue
-        key = (c.task_id, normalise_program(prog))
+        key, correct, error = (c.task_id, normalise_program(prog)), fb.correct, fb.error
+        if correct and questions is not None and (error := citation_error(questions[c.task_id], prog)):
+            correct, added['uncited'] = False, added['uncited'] + 1
         if key in index:
-            index[key]['last_seen'] = max(index[key]['last_seen'], c.iteration); continue
+            old = index[key]
+            if correct and not old['correct']:  # the same code, now citing its question
+                if old['iteration'] == c.iteration: added['neg'] -= 1
+                old.update(program=prog, soft_reward=c.soft_reward, correct=True, error=None); added['pos'] += 1
+            old['last_seen'] = max(old['last_seen'], c.iteration); continue
         row = {'task_id': c.task_id, 'program': prog, 'soft_reward': c.soft_reward, 'iteration': c.iteration,
-               'last_seen': c.iteration, 'correct': fb.correct, 'source': c.origin, 'error': None if fb.correct else fb.error}
+               'last_seen': c.iteration, 'correct': correct, 'source': c.origin, 'error': None if correct else error}
         index[key] = row; pool.append(row)
-        added['pos' if fb.correct else 'neg'] += 1
+        added['pos' if correct else 'neg'] += 1
     return pool, added
 
 # %% ../nbs/30_selftrain.ipynb #cd1bae12
@@ -559,7 +583,8 @@ def _iteration_row(rd, i, cands, fbs, pool, selection, second) -> dict:
         row.update(rationalised=len(reps), rationalise_fixed=fixed)
     pos = [r for r in pool if r['correct']]
     added = info(f'{d}/pool')
-    row.update(kept_new=added['added'], kept_neg_new=added['added_neg'], kept_rate=round(added['added'] / max(1, len(cands)), 4),
+    row.update(kept_new=added['added'], kept_neg_new=added['added_neg'], kept_uncited=added.get('added_uncited', 0),
+               kept_rate=round(added['added'] / max(1, len(cands)), 4),
                pool_programs=len(pos), pool_pos=len(pos), pool_neg=len(pool) - len(pos), pool_tasks=len({r['task_id'] for r in pos}),
                explore_rows=len(selection['explore']), repair_rows=len(selection['repair']), pref_pairs=len(selection['preference']))
     for step in ('sample', 'verify', 'refine', 'refine_verify', 'rationalise', 'rationalise_verify', 'pool'):
@@ -601,17 +626,20 @@ def run_selftrain(cfg:SelfTrainConfig, run_dir, progress:bool=True) -> list[dict
             second['rationalise'] = (reps, fixed)
         if not rd.done(f'{d.name}/pool'):
             t0, prev = time.time(), rd.iter_dir(i-1)/'pool.jsonl'
-            pool, added = update_pool(read_jsonl(prev) if prev.exists() else [], merged, merged_fbs)
+            cite = cfg.loop.require_citations and not cfg.data.train_file  # the embedded tasks' programs cite their questions
+            questions = {c.task_id: tasks[c.task_id].question for c in merged} if cite else None
+            pool, added = update_pool(read_jsonl(prev) if prev.exists() else [], merged, merged_fbs, questions)
             write_jsonl(d/'pool.jsonl', pool)
-            rd.mark_done(f'{d.name}/pool', added=added['pos'], added_neg=added['neg'], size=sum(r['correct'] for r in pool),
-                         time_pool_s=round(time.time() - t0, 1))
+            rd.mark_done(f'{d.name}/pool', added=added['pos'], added_neg=added['neg'], added_uncited=added['uncited'],
+                         size=sum(r['correct'] for r in pool), time_pool_s=round(time.time() - t0, 1))
         pool = read_jsonl(d/'pool.jsonl')
         selection = select_training(pool, cfg, i)
         rows, pref_rows = training_rows(tok, tasks, selection, splits['seed'], cfg), preference_rows(tok, tasks, selection)
         row = _iteration_row(rd, i, cands, fbs, pool, selection, second)
         start = {'base': base, 'seed': rd.iter_dir(0)/'model', 'previous': rd.iter_dir(i-1)/'model'}[cfg.loop.init_from]
         fixed = ''.join(f", {name} fixed {second[name][1]}" for name in second)
-        _log(f"iteration {i}: {row['sample_accuracy']:.1%} of {row['samples']} samples correct{fixed}, pool {row['pool_pos']}+/{row['pool_neg']}- "
+        uncited = f" ({row['kept_uncited']} right programs did not cite their question)" if row['kept_uncited'] else ''
+        _log(f"iteration {i}: {row['sample_accuracy']:.1%} of {row['samples']} samples correct{fixed}{uncited}, pool {row['pool_pos']}+/{row['pool_neg']}- "
              f"programs for {row['pool_tasks']} tasks; training on {len(rows)} rows" + (f" and {len(pref_rows)} preference pairs" if pref_rows else ''), progress)
         _train_and_eval(rd, cfg, i, start, rows, splits['eval'], row, progress, pref_rows)
     return read_jsonl(rd.path/'metrics.jsonl')

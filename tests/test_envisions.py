@@ -18,13 +18,34 @@ def test_pool_dedups_on_the_ast_and_keeps_negatives():
     fbs = [Feedback(1.0, 7), Feedback(1.0, 7), Feedback(1.0, 7), Feedback(0.0, -1, 'returned -1, expected a different value'),
            Feedback(0.0, None, 'no program'), Feedback(0.0, None, 'SyntaxError')]
     pool, added = update_pool([], cs, fbs)
-    assert added == {'pos': 2, 'neg': 2}
+    assert added == {'pos': 2, 'neg': 2, 'uncited': 0}
     assert [(r['task_id'], r['correct'], r['source']) for r in pool] == [('a', True, 'explore'), ('b', True, 'explore'), ('a', False, 'explore'), ('a', False, 'refine')]
     assert pool[0]['soft_reward'] == -0.2 and pool[0]['error'] is None and pool[2]['error'].startswith('returned -1')
     # a later iteration finds the same program again: no new row, `last_seen` moves, the input pool is untouched
     pool2, added2 = update_pool(pool, [cand('a', 'def solution():\n  return 3+4', it=3)], [Feedback(1.0, 7)])
-    assert added2 == {'pos': 0, 'neg': 0} and len(pool2) == len(pool)
+    assert added2 == {'pos': 0, 'neg': 0, 'uncited': 0} and len(pool2) == len(pool)
     assert pool2[0]['last_seen'] == 3 and pool[0]['last_seen'] == 1 and pool2[0]['iteration'] == 1
+
+def test_pool_positives_must_cite_their_question():
+    q = {'a': 'Ann has 3 pens. She buys 4 more. The bus is late. How many pens does Ann have?'}
+    body = '\n    total = 3 + 4\n    return total'
+    sloppy = cand('a', 'def solution():\n    # Ann has 3 pens.\n    # She buys 4 more.' + body, -1.0)          # the distractor left out
+    named = cand('a', 'def solution():\n    # Bob has 3 pens.\n    # She buys 4 more.\n    # The bus is late.\n    return 3 + 4', -1.5)
+    pool, added = update_pool([], [sloppy, named], [Feedback(1.0, 7), Feedback(1.0, 7)], q)
+    assert added == {'pos': 0, 'neg': 2, 'uncited': 2} and not any(r['correct'] for r in pool)
+    assert [r['error'] for r in pool] == ["the sentence 'The bus is late.' is not cited",
+                                          "the comment 'Bob has 3 pens.' is not the next sentence of the question"]
+    # the same code citing every statement (the question itself optional), found later: it replaces the uncited row
+    good = cand('a', 'def solution():\n    # Ann has 3 pens.\n    # She buys 4 more.\n    # The bus is late.' + body, -0.5, it=2)
+    pool2, added2 = update_pool(pool, [good], [Feedback(1.0, 7)], q)
+    assert added2 == {'pos': 1, 'neg': 0, 'uncited': 0} and len(pool2) == 2
+    assert (pool2[0]['correct'], pool2[0]['error'], pool2[0]['program'], pool2[0]['iteration']) == (True, None, good.text, 1)
+    # a wrong answer keeps the environment's reason even when it does not cite; without questions nothing is checked
+    wrong = cand('a', 'def solution():\n    # Ann has 3 pens.\n    return 3 + 5')
+    pool3, added3 = update_pool([], [wrong], [Feedback(0.0, 8, 'returned 8, expected a different value')], q)
+    assert added3 == {'pos': 0, 'neg': 1, 'uncited': 0} and pool3[0]['error'].startswith('returned 8')
+    pool4, added4 = update_pool([], [sloppy], [Feedback(1.0, 7)])
+    assert added4 == {'pos': 1, 'neg': 0, 'uncited': 0} and pool4[0]['correct']
 
 def test_rank_by_soft_reward_or_seeded_random():
     rows = [{'soft_reward': s, 'i': i} for i, s in enumerate([-3.0, -0.1, -2.0, -0.5, -1.0, -4.0])]
