@@ -15,7 +15,7 @@ rule tasks now count only when the probes come out right too; gold programs alwa
 import argparse, json, time
 from pathlib import Path
 from symbol_llm_nb.core import read_records, Task, load_config
-from symbol_llm_nb.selftrain import SelfTrainConfig, evaluate
+from symbol_llm_nb.selftrain import SelfTrainConfig, evaluate, label_sentences
 from symbol_llm_nb.tasks import arith_tasks
 from symbol_llm_nb.envs.logic import make_rule_tasks
 from symbol_llm_nb.sft import TrainConfig, sft_row, train_sft
@@ -31,6 +31,8 @@ def gold_programs(cfg) -> dict:
         seed = make_rule_tasks(d.n_seed, d.split_seed, prefix='rules-seed')
         rest = make_rule_tasks(d.n_train + d.n_eval, d.split_seed + 7919, exclude={t.question for t in seed})
         gold.update({t.question: t.program for t in seed + rest})
+    if d.label_sentences:  # the run's questions and programs carry sentence labels
+        gold = {(t := label_sentences(Task('gold', 'gold', q, 0.0, p))).question: t.program for q, p in gold.items()}
     return gold
 
 def main():

@@ -16,10 +16,11 @@ from .sft import TrainConfig, train_sft, sft_row
 # %% auto #0
 __all__ = ['PRESETS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'ModelConfig', 'SampleConfig', 'EnvConfig', 'LoopConfig',
            'RefineConfig', 'PreferenceConfig', 'SelfTrainConfig', 'check_config', 'preset_overlay',
-           'load_selftrain_config', 'make_tasks', 'verify_candidates', 'pass_at_k', 'maj_at_k', 'soft_reward_auc',
-           'sample_metrics', 'feedback_text', 'repair_prompt', 'merge_repairs', 'hint_prompt', 'normalise_program',
-           'citation_error', 'update_pool', 'rank', 'explore_count', 'pair_up', 'select_training', 'training_rows',
-           'preference_rows', 'train_preference', 'evaluate', 'recall_rows', 'run_selftrain', 'share_seed_model']
+           'load_selftrain_config', 'label_sentences', 'make_tasks', 'verify_candidates', 'pass_at_k', 'maj_at_k',
+           'soft_reward_auc', 'sample_metrics', 'feedback_text', 'repair_prompt', 'merge_repairs', 'hint_prompt',
+           'normalise_program', 'citation_error', 'update_pool', 'rank', 'explore_count', 'pair_up', 'select_training',
+           'training_rows', 'preference_rows', 'train_preference', 'evaluate', 'recall_rows', 'comment_indent',
+           'run_selftrain', 'share_seed_model']
 
 # %% ../nbs/30_selftrain.ipynb #0c231f8c
 @dataclass
@@ -32,6 +33,7 @@ class DataConfig:
     split_seed: int = 0        # seed of the task generator
     max_distractors: int = 2   # irrelevant-number sentences per arithmetic problem, at most
     rule_probes: int = 4       # rule tasks: more statements a program must answer right too (`rule_probes`; 0: none)
+    label_sentences: bool = False  # generated tasks: each sentence of the question gets a label, (a), (b), ..., which the program's comments cite
     train_file: str|None = None  # answer-only math JSONL (input, label) replacing the generated train split
     eval_file: str|None = None   # math JSONL replacing the generated eval split
     file_limit: int|None = None  # read at most this many rows of each file
@@ -44,6 +46,8 @@ class ModelConfig:
     dtype: str = 'float32'          # dtype for generation
     copy_warmup_steps: int = 1200   # tiny model only: steps of random-string copying before pretraining (0 = none)
     pretrain_epochs: float = 4.0    # tiny model only: epochs of in-context copy pretraining (0 = none)
+    pretrain_family_indent: bool = False  # tiny model only: recall comments indented as each family's seed programs indent theirs (else 4 spaces)
+    pretrain_seed_programs: bool = False  # tiny model only: the labelled seed programs join the copy pretraining rows
 
 @dataclass
 class SampleConfig:
@@ -174,6 +178,18 @@ def load_selftrain_config(path=None, # YAML recipe (optional)
     return load_config(SelfTrainConfig, path, merge_dicts(preset_overlay(name), overrides or {}))
 
 # %% ../nbs/30_selftrain.ipynb #e3cce708
+_SENTENCE_END = re.compile(r'(?<=[.?!])\s+')
+
+def label_sentences(task:Task) -> Task:
+    "`task` with each sentence of its question labelled (a), (b), ... and its program's comments citing the same labels."
+    sents = [s for s in _SENTENCE_END.split(task.question.strip()) if s]
+    if len(sents) > 26: raise DataError(f"task {task.id}: {len(sents)} sentences, more than the 26 labels a-z")
+    labelled = {s: f"({chr(97 + i)}) {s}" for i, s in enumerate(sents)}
+    program = task.program
+    if program:
+        program = re.sub(r'^( *)# (.*)$', lambda m: f"{m.group(1)}# {labelled.get(m.group(2), m.group(2))}", program, flags=re.M)
+    return Task(task.id, task.family, ' '.join(labelled.values()), task.answer, program, task.meta)
+
 def make_tasks(cfg:DataConfig) -> dict[str, list[Task]]:
     "The seed, train and eval splits of a run."
     splits = {'seed': [], 'train': [], 'eval': []}
@@ -184,7 +200,7 @@ def make_tasks(cfg:DataConfig) -> dict[str, list[Task]]:
             from symbol_llm_nb.envs.logic import rule_splits
             s = rule_splits(cfg.n_seed, cfg.n_train, cfg.n_eval, cfg.split_seed, n_probes=cfg.rule_probes)
         else: raise ConfigError(f"data.families: unknown embedded family '{fam}' (known: arith, rules)")
-        for k in splits: splits[k] += s[k]
+        for k in splits: splits[k] += [label_sentences(t) for t in s[k]] if cfg.label_sentences else s[k]
     if cfg.train_file: splits['train'] = load_math_jsonl(cfg.train_file, limit=cfg.file_limit)
     if cfg.eval_file: splits['eval'] = load_math_jsonl(cfg.eval_file, limit=cfg.file_limit)
     for k, ts in splits.items():
@@ -287,8 +303,6 @@ def normalise_program(program:str) -> str:
     "A canonical form for deduplication: the AST dump for Python, else the whitespace-collapsed text."
     try: return ast.dump(ast.parse(program))
     except (SyntaxError, ValueError, RecursionError, MemoryError): return re.sub(r'\s+', ' ', program).strip()
-
-_SENTENCE_END = re.compile(r'(?<=[.?!])\s+')
 
 def citation_error(question:str, program:str) -> str|None:
     "Why the comments of `program` are not the statements of `question` in order, each once (questions optional); None if they are."
@@ -422,10 +436,15 @@ def evaluate(generator, tokenizer, tasks:list[Task], env_cfg:EnvConfig, max_new_
     return metrics, rows
 
 # %% ../nbs/30_selftrain.ipynb #b3aa79fa
-def recall_rows(texts:list[str]) -> list[dict]:
-    "Copy-pretraining rows: each text as the prompt, its sentences as comment lines as the completion."
-    return [{'prompt': t, 'completion': ''.join(f"\n    # {s}" for s in re.split(r'(?<=[.?!])\s+', t.strip()))}
-            for t in texts if t.strip()]
+def recall_rows(texts:list[str], indents:list[str]|str='    ') -> list[dict]:
+    "Copy-pretraining rows: each text as the prompt, its sentences as comment lines (indented by `indents`, one per text or one for all) as the completion."
+    if isinstance(indents, str): indents = [indents] * len(texts)
+    return [{'prompt': t, 'completion': ''.join(f"\n{ind}# {s}" for s in re.split(r'(?<=[.?!])\s+', t.strip()))}
+            for t, ind in zip(texts, indents) if t.strip()]
+
+def comment_indent(programs:list[str], default:str='    ') -> str:
+    "The indentation of the first comment line in `programs` (`default` if none has one)."
+    return next((m.group(1) for p in programs if (m := re.search(r'^( *)#', p or '', re.M))), default)
 
 # %% ../nbs/30_selftrain.ipynb #1edcdd4f
 def _log(msg, progress=True):
@@ -454,8 +473,14 @@ def _prepare(rd:RunDir, cfg:SelfTrainConfig, splits:dict|None, progress:bool):
     if not cfg.model.name_or_path and cfg.model.pretrain_epochs > 0:
         if not rd.done('pretrain'):
             texts = [t.question for t in splits['train']]
+            indent = {f: comment_indent([t.program for t in splits['seed'] if t.family == f]) if cfg.model.pretrain_family_indent else '    '
+                      for f in {t.family for t in splits['train']}}
+            rows = recall_rows(texts, [indent[t.family] for t in splits['train']])
+            if cfg.model.pretrain_seed_programs:
+                tok = load_tokenizer(base)
+                rows += [sft_row(tok, t, t.program) for t in splits['seed'] if t.program]
             t0 = time.time()
-            stats = train_sft(base, recall_rows(texts), rd.path/'pretrained', TrainConfig(epochs=cfg.model.pretrain_epochs, lr=3e-3, batch_size=16, report_to='none', seed=cfg.seed), progress=progress)
+            stats = train_sft(base, rows, rd.path/'pretrained', TrainConfig(epochs=cfg.model.pretrain_epochs, lr=3e-3, batch_size=16, report_to='none', seed=cfg.seed), progress=progress)
             rd.mark_done('pretrain', time_s=round(time.time() - t0, 1), **stats)
             _log(f"pretrained on {len(texts)} questions (copy loss {stats['train_loss']:.3f})", progress)
         base = rd.path/'pretrained'
