@@ -19,7 +19,8 @@ CHAT_TEMPLATE = ("{% for m in messages %}{{ '<|' + m['role'] + '|>\\n' + m['cont
                  "{% if m['role'] == 'assistant' %}{{ '<|end|>' }}{% else %}{{ '\\n' }}{% endif %}{% endfor %}"
                  "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}")
 
-def build_tokenizer(texts:Iterable[str], vocab_size:int=1024, save_dir=None):
+def build_tokenizer(texts:Iterable[str], vocab_size:int=1024, save_dir=None,
+                    whole:Iterable[str]=()): # strings that are always one token each (e.g. the sentence labels ` (b)`)
     "Train a byte-level BPE tokenizer (digits split) on `texts`; a `PreTrainedTokenizerFast` with a chat template."
     from tokenizers import Tokenizer, Regex, models, pre_tokenizers, decoders, trainers
     from transformers import PreTrainedTokenizerFast
@@ -33,6 +34,7 @@ def build_tokenizer(texts:Iterable[str], vocab_size:int=1024, save_dir=None):
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token='<|pad|>', eos_token='<|end|>',
                                  additional_special_tokens=['<|user|>', '<|assistant|>'])
     hf.chat_template = CHAT_TEMPLATE
+    if whole: hf.add_tokens(list(whole))
     if save_dir is not None: hf.save_pretrained(save_dir)
     return hf
 

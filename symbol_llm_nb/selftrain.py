@@ -14,8 +14,8 @@ from .models import TinyModelConfig, build_tokenizer, build_tiny_model, chat_pro
 from .sft import TrainConfig, train_sft, sft_row
 
 # %% auto #0
-__all__ = ['PRESETS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'ModelConfig', 'SampleConfig', 'EnvConfig', 'LoopConfig',
-           'RefineConfig', 'PreferenceConfig', 'SelfTrainConfig', 'check_config', 'preset_overlay',
+__all__ = ['PRESETS', 'SENTENCE_LABELS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'ModelConfig', 'SampleConfig', 'EnvConfig',
+           'LoopConfig', 'RefineConfig', 'PreferenceConfig', 'SelfTrainConfig', 'check_config', 'preset_overlay',
            'load_selftrain_config', 'label_sentences', 'make_tasks', 'verify_candidates', 'pass_at_k', 'maj_at_k',
            'soft_reward_auc', 'sample_metrics', 'feedback_text', 'repair_prompt', 'merge_repairs', 'hint_prompt',
            'normalise_program', 'citation_error', 'update_pool', 'rank', 'explore_count', 'pair_up', 'select_training',
@@ -179,6 +179,7 @@ def load_selftrain_config(path=None, # YAML recipe (optional)
 
 # %% ../nbs/30_selftrain.ipynb #e3cce708
 _SENTENCE_END = re.compile(r'(?<=[.?!])\s+')
+SENTENCE_LABELS = [f"{space}({chr(97 + i)})" for i in range(26) for space in ('', ' ')]  # one token each in a tiny model's tokenizer
 
 def label_sentences(task:Task) -> Task:
     "`task` with each sentence of its question labelled (a), (b), ... and its program's comments citing the same labels."
@@ -460,7 +461,7 @@ def _prepare(rd:RunDir, cfg:SelfTrainConfig, splits:dict|None, progress:bool):
     base = Path(cfg.model.name_or_path) if cfg.model.name_or_path else rd.path/'base'
     if not cfg.model.name_or_path and not rd.done('base'):
         texts = [task_prompt(t) for ts in splits.values() for t in ts] + [t.program for t in splits['seed']]
-        tok = build_tokenizer(texts, cfg.model.tiny.vocab_size)
+        tok = build_tokenizer(texts, cfg.model.tiny.vocab_size, whole=SENTENCE_LABELS if cfg.data.label_sentences else ())
         model = build_tiny_model(tok, cfg.model.tiny, seed=cfg.seed, save_dir=base)
         rd.mark_done('base', params=sum(p.numel() for p in model.parameters()), vocab=len(tok))
         _log(f"built a {rd.info('base')['params']/1e6:.1f}M-parameter model, vocabulary {len(tok)}", progress)
