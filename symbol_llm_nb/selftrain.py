@@ -179,13 +179,14 @@ def load_selftrain_config(path=None, # YAML recipe (optional)
 
 # %% ../nbs/30_selftrain.ipynb #e3cce708
 _SENTENCE_END = re.compile(r'(?<=[.?!])\s+')
-SENTENCE_LABELS = [f"{space}({chr(97 + i)})" for i in range(26) for space in ('', ' ')]  # one token each in a tiny model's tokenizer
+_LABELS = [f"({chr(97 + i)})" for i in range(26)]  # (a) ... (z)
+SENTENCE_LABELS = [space + label for label in _LABELS for space in ('', ' ')]  # one token each in a tiny model's tokenizer
 
 def label_sentences(task:Task) -> Task:
     "`task` with each sentence of its question labelled (a), (b), ... and its program's comments citing the same labels."
     sents = [s for s in _SENTENCE_END.split(task.question.strip()) if s]
-    if len(sents) > 26: raise DataError(f"task {task.id}: {len(sents)} sentences, more than the 26 labels a-z")
-    labelled = {s: f"({chr(97 + i)}) {s}" for i, s in enumerate(sents)}
+    if len(sents) > len(_LABELS): raise DataError(f"task {task.id}: {len(sents)} sentences, more than the 26 labels a-z")
+    labelled = {s: f"{label} {s}" for label, s in zip(_LABELS, sents)}
     program = task.program
     if program:
         program = re.sub(r'^( *)# (.*)$', lambda m: f"{m.group(1)}# {labelled.get(m.group(2), m.group(2))}", program, flags=re.M)
@@ -440,7 +441,7 @@ def evaluate(generator, tokenizer, tasks:list[Task], env_cfg:EnvConfig, max_new_
 def recall_rows(texts:list[str], indents:list[str]|str='    ') -> list[dict]:
     "Copy-pretraining rows: each text as the prompt, its sentences as comment lines (indented by `indents`, one per text or one for all) as the completion."
     if isinstance(indents, str): indents = [indents] * len(texts)
-    return [{'prompt': t, 'completion': ''.join(f"\n{ind}# {s}" for s in re.split(r'(?<=[.?!])\s+', t.strip()))}
+    return [{'prompt': t, 'completion': ''.join(f"\n{ind}# {s}" for s in _SENTENCE_END.split(t.strip()))}
             for t, ind in zip(texts, indents) if t.strip()]
 
 def comment_indent(programs:list[str], default:str='    ') -> str:
