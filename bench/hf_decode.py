@@ -1,5 +1,7 @@
-"""`HFGenerator`'s own decoding loop (`decode_batch`: preallocated cache, finished rows leave the batch)
-against `transformers` `generate` on the same checkpoint and prompts, side by side in one run.
+"""`HFGenerator`'s own decoding loop (`decode_batch`: preallocated cache read only up to the filled prefix,
+one prefill per prompt, finished rows leave the batch) against the same loop with a plain `StaticCache`
+(attention over the whole cache, one prefill per sample: the loop before the prefix cache) and against
+`transformers` `generate`, on the same checkpoint and prompts, side by side in one run.
 
 A trained checkpoint is needed: an untrained model never writes its stop token, so every sample runs to
 the budget and dropping finished rows cannot show. Take any model of a run, e.g. the seed model:
@@ -36,7 +38,19 @@ def main():
     per = max(1, args.prompts // len(fams))
     chosen = [t for f in fams for t in [t for t in tasks if t.family == f][:per]]
     prompts = [chat_prompt(tok, task_prompt(t)) for t in chosen]
+    import symbol_llm_nb.generate as G
+    class StaticCacheGenerator(HFGenerator):
+        "`decode_batch` with a plain `StaticCache` and one prefill per sample."
+        def sample(self, *a, **kw):
+            from transformers import StaticCache
+            prefix, decode = G._prefix_cache, G.decode_batch
+            def per_sample(model, ids, mask, *rest, n=1, **kws): return decode(model, ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0), *rest, **kws)
+            G._prefix_cache = lambda model, max_len: StaticCache(config=model.config, max_cache_len=max_len)
+            G.decode_batch = per_sample
+            try: return super().sample(*a, **kw)
+            finally: G._prefix_cache, G.decode_batch = prefix, decode
     ways = {'generate': HFGenerator(model, tok, args.batch_size, progress=False, static_cache=False),
+            'static_cache': StaticCacheGenerator(model, tok, args.batch_size, progress=False, static_cache=True),
             'decode_batch': HFGenerator(model, tok, args.batch_size, progress=False, static_cache=True)}
     greedy = {k: [c[0].text for c in g.sample(prompts[:16], n=1, temperature=0, max_new_tokens=args.max_new_tokens)] for k, g in ways.items()}
     res = {}
@@ -50,8 +64,9 @@ def main():
                   'at_budget': sum(n >= args.max_new_tokens for n in toks), 'tokens_per_s': round(sum(toks) / wall, 1)}
         print(f"{k:>12}: {wall:6.1f} s for {len(toks)} samples ({res[k]['mean_tokens']} tokens on average, "
               f"{res[k]['at_budget']} at the budget), {res[k]['tokens_per_s']} tokens/s", flush=True)
-    same = sum(a == b for a, b in zip(greedy['generate'], greedy['decode_batch']))
-    print(f"decode_batch is x{res['generate']['sample_s'] / res['decode_batch']['sample_s']:.2f} the speed of generate "
+    same = sum(a == b == c for a, b, c in zip(greedy['generate'], greedy['static_cache'], greedy['decode_batch']))
+    print(f"decode_batch is x{res['generate']['sample_s'] / res['decode_batch']['sample_s']:.2f} the speed of generate and "
+          f"x{res['static_cache']['sample_s'] / res['decode_batch']['sample_s']:.2f} that of the static cache "
           f"({torch.get_num_threads()} threads); greedy texts identical on {same}/{len(greedy['generate'])} prompts")
     print(json.dumps({'model': str(path), 'threads': torch.get_num_threads(), 'greedy_same': same, **res}))
 

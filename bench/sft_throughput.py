@@ -3,7 +3,7 @@ same data and model, side by side: real (non-padding) tokens trained per second,
 an unpacked batch is padding.
 
     python bench/sft_throughput.py [--rows 600] [--epochs 1] [--batch-size 16] [--max-length 512]
-                                   [--hidden 128] [--layers 4] [--threads 1] [--modes off,grouped,bfd,wrapped] [--json OUT]
+                                   [--hidden 128] [--layers 4] [--threads 1] [--modes off,micro2,micro4,grouped,bfd,wrapped] [--json OUT]
 
 The data are curated rows of the library's families (Python, rule programs, SQL, and natural-language
 answers), so lengths vary as in a real mixture (about 60 to 330 tokens). Packing strategies: `bfd` packs
@@ -23,7 +23,8 @@ is built from the position ids and attention runs over the whole packed batch) a
 on the GPU without flash-attention; `wrapped` is fastest everywhere because it runs the plain causal
 kernel on full blocks, at the price of rows attending across their boundaries. `grouped`
 (`group_by_length`) keeps rows whole and unpacked but batches rows of similar length together, so
-batches carry little padding.
+batches carry little padding. `microN` (`micro_batches=N`) keeps the random batches and the gradient of
+`off` but runs each batch as N parts of similar-length rows, each padded only to its own longest row.
 """
 from __future__ import annotations
 import argparse, json, random, shutil, sys, tempfile, time
@@ -60,7 +61,7 @@ def main(argv=None):
     p.add_argument('--packed-batch-size', type=int, default=None, help='sequences per packed batch (default: tokens-matched to the unpacked batch)')
     p.add_argument('--max-length', type=int, default=512); p.add_argument('--hidden', type=int, default=128)
     p.add_argument('--layers', type=int, default=4); p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--modes', default='off,grouped,bfd,wrapped'); p.add_argument('--json')
+    p.add_argument('--modes', default='off,micro2,micro4,grouped,bfd,wrapped'); p.add_argument('--json')
     args = p.parse_args(argv)
     import torch
     if not torch.cuda.is_available(): torch.set_num_threads(args.threads)
@@ -84,6 +85,7 @@ def main(argv=None):
         train_sft(tmp/'base', rows, tmp/'warmup'/'model', replace(base, max_steps=3), progress=False)  # not timed: first-use costs (kernels, allocator)
         for mode in args.modes.split(','):
             tc = (base if mode == 'off' else replace(base, group_by_length=True) if mode == 'grouped'
+                  else replace(base, micro_batches=int(mode[5:])) if mode.startswith('micro')
                   else replace(base, packing=True, packing_strategy=mode, batch_size=packed_bs))
             t0 = time.time()
             st = train_sft(tmp/'base', rows, tmp/mode/'model', tc, progress=False)

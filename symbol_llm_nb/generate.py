@@ -46,30 +46,53 @@ def _top_p_filter(logits, top_p:float):
     drop = probs.cumsum(-1) - probs > top_p               # the mass before the token already fills the nucleus
     return logits.masked_fill(drop.scatter(-1, order, drop), float('-inf'))
 
+def _prefix_cache(model, max_len:int):
+    "A preallocated KV cache whose layers give attention only the positions written so far."
+    from transformers import StaticCache
+    try: from transformers.cache_utils import Cache, StaticLayer
+    except ImportError: return StaticCache(config=model.config, max_cache_len=max_len)
+    if not hasattr(StaticLayer(1), 'cumulative_length'): return StaticCache(config=model.config, max_cache_len=max_len)
+    class PrefixLayer(StaticLayer):
+        def update(self, key_states, value_states, *args, **kwargs):
+            keys, values = super().update(key_states, value_states, *args, **kwargs)
+            n = int(self.cumulative_length)
+            return keys[:, :, :n], values[:, :, :n]
+        def get_mask_sizes(self, query_length, *args, **kwargs):
+            if not isinstance(query_length, int): query_length = query_length.shape[-1]
+            return int(self.cumulative_length) + query_length, 0
+    try: return Cache(layers=[PrefixLayer(max_len) for _ in range(model.config.num_hidden_layers)])
+    except TypeError: return StaticCache(config=model.config, max_cache_len=max_len)
+
 @torch.no_grad()
-def decode_batch(model, input_ids, attention_mask, # a left-padded batch, one row per sample
+def decode_batch(model, input_ids, attention_mask, # a left-padded batch, one row per prompt
                  max_new_tokens:int, stop_ids:list[int], pad_id:int,
                  temperature:float=1.0, # 0: greedy
-                 top_p:float=1.0, compact_at:float=0.25 # drop finished rows once they are this share of the batch
+                 top_p:float=1.0, compact_at:float=0.25, # drop finished rows once they are this share of the batch
+                 n:int=1 # samples per prompt: output row `j*n + k` is prompt `j`'s `k`-th
                 ) -> tuple: # new tokens (pad after the stop), their log-probs at temperature 1, tokens per row
-    "Decode with a preallocated KV cache, taking rows out of the batch as they stop."
-    from transformers import StaticCache
-    B, P = input_ids.shape
+    "Decode with a preallocated KV cache, one prefill per prompt, taking rows out of the batch as they stop."
+    B, P = input_ids.shape[0] * n, input_ids.shape[1]
     dev = input_ids.device
-    cache = StaticCache(config=model.config, max_cache_len=P + max_new_tokens)
+    cache = _prefix_cache(model, P + max_new_tokens)
     cache_arg = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
     step = lambda ids, mask, pos, at: model(input_ids=ids, attention_mask=mask, position_ids=pos, cache_position=at,
                                             **{cache_arg: cache}).logits[:, -1].float()
+    if not hasattr(cache, 'layers'):                         # an older transformers: prefill every sample
+        input_ids, attention_mask, n = input_ids.repeat_interleave(n, 0), attention_mask.repeat_interleave(n, 0), 1
+    pos = (attention_mask.long().cumsum(1) - 1).clamp(min=0)
+    logits = step(input_ids, attention_mask, pos, torch.arange(P, device=dev))
+    if n > 1:                                                # copy each prompt's cache to its n samples
+        logits, attention_mask, pos = (x.repeat_interleave(n, 0) for x in (logits, attention_mask, pos))
+        for layer in cache.layers:
+            layer.keys, layer.values, layer.batch_size = layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0), B
     mask = torch.zeros(B, P + max_new_tokens, dtype=attention_mask.dtype, device=dev)
     mask[:, :P] = attention_mask
-    pos = (attention_mask.long().cumsum(1) - 1).clamp(min=0)
     toks = torch.full((B, max_new_tokens), pad_id, dtype=torch.long, device=dev)
     lps = torch.zeros(B, max_new_tokens, device=dev)
     n_new = torch.zeros(B, dtype=torch.long, device=dev)
     stop = torch.tensor(stop_ids, device=dev)
     rows = torch.arange(B, device=dev)                       # each batch row's row in the output
     live = torch.ones(B, dtype=torch.bool, device=dev)       # batch rows that have not stopped
-    logits = step(input_ids, attention_mask, pos, torch.arange(P, device=dev))
     nxt = pos[:, -1] + 1
     for t in range(max_new_tokens):
         if temperature == 0: tok = logits.argmax(-1)
@@ -118,8 +141,8 @@ def _sample(self:HFGenerator, prompts, n=1, temperature=1.0, top_p=1.0, max_new_
         chunk = [prompts[j] for j in idx]
         enc = self.tok(chunk, return_tensors='pt', padding=True, add_special_tokens=False).to(self.model.device)
         if self.static_cache:
-            new, lp, lens = decode_batch(self.model, enc['input_ids'].repeat_interleave(m, 0), enc['attention_mask'].repeat_interleave(m, 0),
-                                         max_new_tokens, stop, self.tok.pad_token_id, temperature, top_p)
+            new, lp, lens = decode_batch(self.model, enc['input_ids'], enc['attention_mask'], max_new_tokens, stop,
+                                         self.tok.pad_token_id, temperature, top_p, n=m)
         else: new, lp, lens = self._generate(enc, m, temperature, top_p, max_new_tokens, stop)
         texts = self.tok.batch_decode(torch.where(torch.isin(new, torch.tensor(stop, device=new.device)), self.tok.pad_token_id, new),
                                       skip_special_tokens=True)

@@ -95,7 +95,8 @@ def copy_warmup(model_path,             # checkpoint to train (a model built fro
                 batch_size:int=32,      # strings per step
                 lr:float=3e-3,          # AdamW learning rate (constant after a 30-step warm-up)
                 seed:int=0,             # random seed of the strings and the data order
-                progress:bool=True      # progress bar
+                progress:bool=True,     # progress bar
+                micro_batches:int=2     # forward/backward the batch in this many parts of similar length (same gradient, less padding)
                ) -> dict:
     "Train `model_path` to copy random token strings from its context; save to `out_dir`; return stats."
     import random, time, torch
@@ -110,18 +111,26 @@ def copy_warmup(model_path,             # checkpoint to train (a model built fro
     bar = tqdm(range(steps), desc='copy warm-up', disable=not progress)
     for step in bar:
         xs = [[rng.choice(vocab) for _ in range(rng.randint(*lengths))] for _ in range(batch_size)]
-        rows = [(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs]
-        n = max(len(seq) for seq, _ in rows)
-        ids = torch.tensor([seq + [tok.pad_token_id] * (n - len(seq)) for seq, _ in rows])
-        labels = torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in rows])
-        mask = torch.tensor([[1] * len(seq) + [0] * (n - len(seq)) for seq, _ in rows])
-        out = model(input_ids=ids, attention_mask=mask, labels=labels)
-        out.loss.backward()
+        rows = sorted([(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs], key=lambda r: len(r[0]))
+        n_items = sum(len(x) + 1 for x in xs)                       # copied tokens: the loss is their mean
+        loss_sum, right = 0.0, 0
+        for k in range(micro_batches):                              # parts of similar length, each padded to its longest row
+            part = rows[k * len(rows) // micro_batches:(k + 1) * len(rows) // micro_batches]
+            if not part: continue
+            n = max(len(seq) for seq, _ in part)
+            ids = torch.tensor([seq + [tok.pad_token_id] * (n - len(seq)) for seq, _ in part])
+            labels = torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in part])
+            mask = torch.tensor([[1] * len(seq) + [0] * (n - len(seq)) for seq, _ in part])
+            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+            target = labels[:, 1:]
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), target.flatten(), ignore_index=-100, reduction='sum') / n_items
+            loss.backward()
+            loss_sum += loss.item()
+            right += ((logits.argmax(-1) == target) & (target != -100)).sum().item()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad()
-        target, pred = labels[:, 1:], out.logits[:, :-1].argmax(-1)
-        accs.append(((pred == target) & (target != -100)).sum().item() / (target != -100).sum().item())
-        losses.append(out.loss.item())
+        accs.append(right / n_items)
+        losses.append(loss_sum)
         if step % 20 == 0: bar.set_postfix(loss=f'{losses[-1]:.3f}', copy_acc=f'{accs[-1]:.2f}')
     model.eval().save_pretrained(out_dir); tok.save_pretrained(out_dir)
     tail = max(1, min(20, steps))

@@ -114,13 +114,13 @@ class SelfTrainConfig:
     seed: int = 0                  # model initialisation and sampling
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    seed_sft: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, lr=2e-3, batch_size=8))
+    seed_sft: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, lr=2e-3, batch_size=8, micro_batches=2))
     sample: SampleConfig = field(default_factory=SampleConfig)
     env: EnvConfig = field(default_factory=EnvConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     # each round: 4 epochs, and at least 200 steps, so that a round restarted from the base model on a small early pool
     # trains about as long as the seed SFT did (measured: with 200 rows, 78 steps gave a model far weaker than the seed)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=4, lr=2e-3, batch_size=16, min_steps=200))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=4, lr=2e-3, batch_size=16, min_steps=200, micro_batches=2))
     refine: RefineConfig = field(default_factory=RefineConfig)
     preference: PreferenceConfig = field(default_factory=PreferenceConfig)
     preset: str|None = None        # the preset applied (recorded for resuming and comparing; see `PRESETS`)
@@ -482,7 +482,7 @@ def _prepare(rd:RunDir, cfg:SelfTrainConfig, splits:dict|None, progress:bool):
                 tok = load_tokenizer(base)
                 rows += [sft_row(tok, t, t.program) for t in splits['seed'] if t.program]
             t0 = time.time()
-            stats = train_sft(base, rows, rd.path/'pretrained', TrainConfig(epochs=cfg.model.pretrain_epochs, lr=3e-3, batch_size=16, report_to='none', seed=cfg.seed), progress=progress)
+            stats = train_sft(base, rows, rd.path/'pretrained', TrainConfig(epochs=cfg.model.pretrain_epochs, lr=3e-3, batch_size=16, report_to='none', seed=cfg.seed, micro_batches=cfg.train.micro_batches), progress=progress)
             rd.mark_done('pretrain', time_s=round(time.time() - t0, 1), **stats)
             _log(f"pretrained on {len(texts)} questions (copy loss {stats['train_loss']:.3f})", progress)
         base = rd.path/'pretrained'

@@ -13,9 +13,9 @@ from .tasks import task_prompt
 from .curation import CurationConfig, curate, write_curated, read_curated, resolve_family, verify_completions
 
 # %% auto #0
-__all__ = ['STAGES', 'LoraSettings', 'TrainConfig', 'sft_row', 'curated_rows', 'train_sft', 'SFTModelConfig', 'SFTEvalConfig',
-           'SFTRecipe', 'load_recipe', 'data_folder', 'base_model_path', 'prepare_run', 'evaluate_model', 'eval_rows',
-           'run_stage', 'run_sft', 'sft_cli', 'main']
+__all__ = ['STAGES', 'LoraSettings', 'TrainConfig', 'sft_row', 'curated_rows', 'split_by_length', 'train_sft', 'SFTModelConfig',
+           'SFTEvalConfig', 'SFTRecipe', 'load_recipe', 'data_folder', 'base_model_path', 'prepare_run',
+           'evaluate_model', 'eval_rows', 'run_stage', 'run_sft', 'sft_cli', 'main']
 
 # %% ../nbs/21_sft.ipynb #ba29954c
 @dataclass
@@ -46,6 +46,7 @@ class TrainConfig:
     packing: bool = False           # pack several rows into each max_length sequence (TRL packing)
     packing_strategy: str = 'bfd'   # 'bfd' (best-fit, padding-free) or 'wrapped' (fixed blocks, cuts rows)
     group_by_length: bool = False   # batch rows of similar length together (less padding; order random between groups)
+    micro_batches: int = 1          # split each batch into this many parts of similar-length rows, each padded to its own longest row (same gradient, less padding)
     lora: LoraSettings = field(default_factory=LoraSettings)  # PEFT LoRA (adapter saved, merged model saved)
     save_steps: int = 0             # write a checkpoint every this many steps (0: no checkpoints)
     save_total_limit: int = 2       # checkpoints kept
@@ -90,6 +91,37 @@ def _max_steps(cfg:TrainConfig, n_rows:int) -> int:
     return cfg.min_steps if math.ceil(cfg.epochs * math.ceil(n_rows / per_step)) < cfg.min_steps else -1
 
 # %% ../nbs/21_sft.ipynb #e1fc71e6
+def split_by_length(inputs:dict, n:int) -> list[dict]:
+    "A right-padded batch (`input_ids`, `attention_mask`, ...) as up to `n` parts of rows of similar length, each cut to its longest row."
+    import torch
+    mask = inputs.get('attention_mask')
+    if n <= 1 or mask is None or mask.dim() != 2 or len(mask) < 2: return [inputs]
+    if not bool((mask[:, 1:] <= mask[:, :-1]).all()): return [inputs]   # not right-padded: leave the batch whole
+    B, L = mask.shape
+    lengths = mask.sum(1)
+    order = lengths.argsort(stable=True)
+    parts = []
+    for idx in order.tensor_split(min(n, B)):
+        cut = int(lengths[idx].max())
+        parts.append({k: (v[idx][:, :cut] if v.dim() >= 2 and v.shape[1] == L else v[idx]) if torch.is_tensor(v) and v.dim() >= 1 and len(v) == B else v
+                      for k, v in inputs.items()})
+    return parts
+
+def _micro_batch_trainer(base, n:int):
+    "`base` (a TRL trainer class) with each training batch run as `split_by_length` parts before one optimizer step."
+    import contextlib
+    class MicroBatchTrainer(base):
+        def training_step(self, model, inputs, num_items_in_batch=None, *args, **kwargs):
+            parts = split_by_length(inputs, n)
+            if len(parts) == 1 or num_items_in_batch is None: return super().training_step(model, inputs, num_items_in_batch, *args, **kwargs)
+            loss = 0
+            for i, part in enumerate(parts):            # DDP: gradients are averaged across ranks once, after the last part
+                sync = contextlib.nullcontext() if i == len(parts) - 1 else self.accelerator.no_sync(model)
+                with sync: loss = loss + super().training_step(model, part, num_items_in_batch, *args, **kwargs)
+            return loss
+    return MicroBatchTrainer
+
+# %% ../nbs/21_sft.ipynb #08208cfa
 def train_sft(model_path, rows:list[dict], out_dir, cfg:TrainConfig=TrainConfig(), progress:bool=True) -> dict:
     "Fine-tune the checkpoint at `model_path` on prompt–completion `rows`; save to `out_dir`; return train stats."
     import torch
@@ -125,7 +157,8 @@ def train_sft(model_path, rows:list[dict], out_dir, cfg:TrainConfig=TrainConfig(
         peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                                  target_modules=cfg.lora.target_modules, task_type='CAUSAL_LM')
     record = _rank_callback(logs_dir)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
+    trainer_cls = _micro_batch_trainer(SFTTrainer, cfg.micro_batches) if cfg.micro_batches > 1 and not cfg.packing else SFTTrainer
+    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
                          peft_config=peft_config, callbacks=[record])
     if not progress:
         from transformers.trainer_callback import PrinterCallback
