@@ -9,8 +9,11 @@ the budget and dropping finished rows cannot show. Take any model of a run, e.g.
     python bench/hf_decode.py --run-dir runs/default [--model runs/default/iter_000/model]
                               [--prompts 64] [--n 8] [--max-new-tokens 240] [--batch-size 256]
 
-Prompts are the run's training tasks, the first half of `--prompts` from each family in the run. Both ways
+Prompts are the run's training tasks, the first half of `--prompts` from each family in the run. All ways
 sample the same prompts (temperature 1); a greedy pass checks that they write the same text.
+
+Measured (a labels-recipe model after three iterations, 64 prompts x 8 samples, 240-token budget, 2 threads):
+generate 40.3 s, static cache 13.0 s, decode_batch 7.8 s (x5.16 and x1.66); greedy texts identical 16/16.
 """
 from __future__ import annotations
 import argparse, json, statistics, time

@@ -25,6 +25,8 @@ kernel on full blocks, at the price of rows attending across their boundaries. `
 (`group_by_length`) keeps rows whole and unpacked but batches rows of similar length together, so
 batches carry little padding. `microN` (`micro_batches=N`) keeps the random batches and the gradient of
 `off` but runs each batch as N parts of similar-length rows, each padded only to its own longest row.
+Measured (400 rows, hidden 128, 2 threads, batches 53% padding): off 7,863 tokens/s, micro2 11,542 (1.47x),
+micro4 12,574 (1.60x).
 """
 from __future__ import annotations
 import argparse, json, random, shutil, sys, tempfile, time

@@ -27,13 +27,13 @@ __all__ = ['PRESETS', 'SENTENCE_LABELS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'M
 class DataConfig:
     "Where the tasks come from."
     families: list = field(default_factory=lambda: ['arith', 'rules'])  # embedded task families to generate (arith, rules)
-    n_seed: int = 30           # labelled seed tasks (with gold programs) per family
+    n_seed: int = 20           # labelled seed tasks (with gold programs) per family
     n_train: int = 1000        # answer-only self-training tasks per family
     n_eval: int = 200          # held-out tasks per family
     split_seed: int = 0        # seed of the task generator
     max_distractors: int = 2   # irrelevant-number sentences per arithmetic problem, at most
     rule_probes: int = 4       # rule tasks: more statements a program must answer right too (`rule_probes`; 0: none)
-    label_sentences: bool = False  # generated tasks: each sentence of the question gets a label, (a), (b), ..., which the program's comments cite
+    label_sentences: bool = True   # each sentence of a question gets a label, (a), (b), ..., which the program's comments cite
     train_file: str|None = None  # answer-only math JSONL (input, label) replacing the generated train split
     eval_file: str|None = None   # math JSONL replacing the generated eval split
     file_limit: int|None = None  # read at most this many rows of each file
@@ -46,8 +46,8 @@ class ModelConfig:
     dtype: str = 'float32'          # dtype for generation
     copy_warmup_steps: int = 1200   # tiny model only: steps of random-string copying before pretraining (0 = none)
     pretrain_epochs: float = 4.0    # tiny model only: epochs of in-context copy pretraining (0 = none)
-    pretrain_family_indent: bool = False  # tiny model only: recall comments indented as each family's seed programs indent theirs (else 4 spaces)
-    pretrain_seed_programs: bool = False  # tiny model only: the labelled seed programs join the copy pretraining rows
+    pretrain_family_indent: bool = True   # tiny model only: recall comments indented as each family's seed programs indent theirs (else 4 spaces)
+    pretrain_seed_programs: bool = True   # tiny model only: the labelled seed programs join the copy pretraining rows
 
 @dataclass
 class SampleConfig:
@@ -203,8 +203,12 @@ def make_tasks(cfg:DataConfig) -> dict[str, list[Task]]:
             s = rule_splits(cfg.n_seed, cfg.n_train, cfg.n_eval, cfg.split_seed, n_probes=cfg.rule_probes)
         else: raise ConfigError(f"data.families: unknown embedded family '{fam}' (known: arith, rules)")
         for k in splits: splits[k] += [label_sentences(t) for t in s[k]] if cfg.label_sentences else s[k]
-    if cfg.train_file: splits['train'] = load_math_jsonl(cfg.train_file, limit=cfg.file_limit)
-    if cfg.eval_file: splits['eval'] = load_math_jsonl(cfg.eval_file, limit=cfg.file_limit)
+    for k, path in (('train', cfg.train_file), ('eval', cfg.eval_file)):
+        if not path: continue
+        splits[k] = load_math_jsonl(path, limit=cfg.file_limit)
+        if cfg.label_sentences:                            # prompts labelled like the seed programs' questions
+            try: splits[k] = [label_sentences(t) for t in splits[k]]
+            except DataError as e: raise DataError(str(e), path, field='input') from None
     for k, ts in splits.items():
         if not ts: raise ConfigError(f"the {k} split is empty (check data.families and data.n_{k})")
     return splits

@@ -8,8 +8,8 @@ CONFIGS = Path(__file__).resolve().parents[1]/'configs'
 def test_tiny_cpu_is_the_default():
     assert load_config(SelfTrainConfig, CONFIGS/'tiny_cpu.yaml') == SelfTrainConfig()
 
-def test_tiny_cpu_labels_is_the_default_with_three_switches():
-    cfg = load_config(SelfTrainConfig, CONFIGS/'tiny_cpu_labels.yaml')
-    assert (cfg.data.label_sentences, cfg.model.pretrain_family_indent, cfg.model.pretrain_seed_programs) == (True, True, True)
-    cfg.data.label_sentences = cfg.model.pretrain_family_indent = cfg.model.pretrain_seed_programs = False
+def test_tiny_cpu_plain_is_the_default_without_labels():
+    cfg = load_config(SelfTrainConfig, CONFIGS/'tiny_cpu_plain.yaml')
+    assert (cfg.data.label_sentences, cfg.model.pretrain_family_indent, cfg.model.pretrain_seed_programs) == (False, False, False)
+    cfg.data.label_sentences = cfg.model.pretrain_family_indent = cfg.model.pretrain_seed_programs = True
     assert cfg == SelfTrainConfig()
