@@ -101,6 +101,7 @@ def copy_warmup(model_path,             # checkpoint to train (a model built fro
     "Train `model_path` to copy random token strings from its context; save to `out_dir`; return stats."
     import random, time, torch
     from tqdm.auto import tqdm
+    from symbol_llm_nb.sft import split_by_length                 # imported here: sft imports this module
     tok, model = load_tokenizer(model_path), load_model(model_path, device='cpu').train()
     torch.manual_seed(seed); rng = random.Random(seed)
     specials, sep = set(tok.all_special_ids), tok.convert_tokens_to_ids('<|assistant|>')
@@ -111,18 +112,16 @@ def copy_warmup(model_path,             # checkpoint to train (a model built fro
     bar = tqdm(range(steps), desc='copy warm-up', disable=not progress)
     for step in bar:
         xs = [[rng.choice(vocab) for _ in range(rng.randint(*lengths))] for _ in range(batch_size)]
-        rows = sorted([(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs], key=lambda r: len(r[0]))
+        rows = [(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs]
+        n = max(len(seq) for seq, _ in rows)
+        batch = {'input_ids': torch.tensor([seq + [tok.pad_token_id] * (n - len(seq)) for seq, _ in rows]),
+                 'labels': torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in rows]),
+                 'attention_mask': torch.tensor([[1] * len(seq) + [0] * (n - len(seq)) for seq, _ in rows])}
         n_items = sum(len(x) + 1 for x in xs)                       # copied tokens: the loss is their mean
         loss_sum, right = 0.0, 0
-        for k in range(micro_batches):                              # parts of similar length, each padded to its longest row
-            part = rows[k * len(rows) // micro_batches:(k + 1) * len(rows) // micro_batches]
-            if not part: continue
-            n = max(len(seq) for seq, _ in part)
-            ids = torch.tensor([seq + [tok.pad_token_id] * (n - len(seq)) for seq, _ in part])
-            labels = torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in part])
-            mask = torch.tensor([[1] * len(seq) + [0] * (n - len(seq)) for seq, _ in part])
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
-            target = labels[:, 1:]
+        for part in split_by_length(batch, micro_batches):          # parts of similar length, each cut to its longest row
+            logits = model(input_ids=part['input_ids'], attention_mask=part['attention_mask']).logits[:, :-1]
+            target = part['labels'][:, 1:]
             loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), target.flatten(), ignore_index=-100, reduction='sum') / n_items
             loss.backward()
             loss_sum += loss.item()
