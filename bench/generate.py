@@ -27,7 +27,8 @@ SIZES = {  # name: TinyModelConfig fields (head size 32 or more: vLLM's CPU atte
 def build_checkpoint(size:str, root:Path, prompts_n:int) -> tuple[Path, list[str]]:
     "A random model of `size` saved under `root`, and `prompts_n` chat prompts for it."
     from symbol_llm_nb.models import TinyModelConfig, build_tokenizer, build_tiny_model, chat_prompt
-    from symbol_llm_nb.tasks import arith_tasks, task_prompt
+    from symbol_llm_nb.tasks import arith_tasks
+    from symbol_llm_nb.families import task_prompt
     ts = arith_tasks(max(400, prompts_n), seed=0)
     tok = build_tokenizer([task_prompt(t) for t in ts] + [t.program for t in ts], vocab_size=1024)
     path = root/size

@@ -7,7 +7,7 @@ ceiling (it learns from programs it found itself), so a target above it needs an
 Measured (2026-11-28, the embedded default, 1 thread): 1,000 gold programs per family, 3 epochs: held-out 0.25
 (arith 0.27, rules 0.23); 8 epochs: 0.3625 (arith 0.475, rules 0.25, 0.5% of rule programs exact: chance level of
 a valid program on True/False/Unknown). The seed model of the same run: 0.11. Those were the defaults before
-the copy warm-up (`models.copy_warmup`) and rule programs written in the question's tokens; with both (same
+the copy warm-up (`train.copy_warmup`) and rule programs written in the question's tokens; with both (same
 procedure in a scratch script, 8 epochs of recall pretraining, 4 epochs on gold programs): arith 0.995, rules 0.97.
 Both were measured before rule programs gained a comment line per sentence and rule tasks their probes (held-out
 rule tasks now count only when the probes come out right too; gold programs always pass them).
@@ -15,10 +15,13 @@ rule tasks now count only when the probes come out right too; gold programs alwa
 import argparse, json, time
 from pathlib import Path
 from symbol_llm_nb.core import read_records, Task, load_config
-from symbol_llm_nb.selftrain import SelfTrainConfig, evaluate, label_sentences
+from symbol_llm_nb.selftrain import SelfTrainConfig
+from symbol_llm_nb.evaluate import evaluate_greedy
+from symbol_llm_nb.families import sft_row
+from symbol_llm_nb.tiny import label_sentences
 from symbol_llm_nb.tasks import arith_tasks
 from symbol_llm_nb.envs.logic import make_rule_tasks
-from symbol_llm_nb.sft import TrainConfig, sft_row, train_sft
+from symbol_llm_nb.train import TrainConfig, train_sft
 from symbol_llm_nb.models import load_tokenizer
 from symbol_llm_nb.generate import make_generator
 
@@ -26,7 +29,7 @@ def gold_programs(cfg) -> dict:
     "question -> gold program, for every task the embedded generators make with this config's data settings."
     d, gold = cfg.data, {}
     if 'arith' in d.families:
-        gold.update({t.question: t.program for t in arith_tasks(d.n_seed + d.n_train + d.n_eval, d.split_seed, max_distractors=d.max_distractors)})
+        gold.update({t.question: t.program for t in arith_tasks(d.n_seed + d.n_train + d.n_eval, d.split_seed, **d.family_options.get('arith', {}))})
     if 'rules' in d.families:
         seed = make_rule_tasks(d.n_seed, d.split_seed, prefix='rules-seed')
         rest = make_rule_tasks(d.n_train + d.n_eval, d.split_seed + 7919, exclude={t.question for t in seed})
@@ -56,7 +59,7 @@ def main():
     stats = train_sft(start, rows, out, TrainConfig(epochs=a.epochs, lr=cfg.train.lr, batch_size=cfg.train.batch_size, report_to='none', seed=cfg.seed))
     t1 = time.time()
     gen = make_generator(cfg.sample.backend, out, batch_size=cfg.sample.batch_size)
-    metrics, eval_rows = evaluate(gen, tok, ev, cfg.env, cfg.sample.max_new_tokens)
+    metrics, eval_rows = evaluate_greedy(gen, ev, cfg.sample.max_new_tokens, cfg.env.timeout, cfg.env.workers)
     exact = {fam: sum(r['text'].strip() == gold.get(t.question, '').strip() for t, r in zip(ev, eval_rows) if t.family == fam) /
                   max(1, sum(t.family == fam for t in ev)) for fam in cfg.data.families}
     seed_row = json.loads((run/'metrics.jsonl').read_text().splitlines()[0]) if (run/'metrics.jsonl').exists() else {}

@@ -32,7 +32,7 @@ def main():
     from symbol_llm_nb.core import Task, read_records
     from symbol_llm_nb.generate import HFGenerator
     from symbol_llm_nb.models import chat_prompt, load_model, load_tokenizer
-    from symbol_llm_nb.tasks import task_prompt
+    from symbol_llm_nb.families import task_prompt
     rd = Path(args.run_dir)
     path = args.model or rd/'iter_000'/'model'
     tok, model = load_tokenizer(path), load_model(path).eval()

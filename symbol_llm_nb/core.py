@@ -9,12 +9,13 @@ from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable
 import yaml
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ENVIRONMENTS', 'SymbolLLMError', 'DataError', 'ConfigError', 'Task', 'Candidate', 'Feedback', 'to_dict', 'from_dict',
            'atomic_write_text', 'dumps', 'write_jsonl', 'read_jsonl', 'read_records', 'parse_number', 'extract_program',
            'Environment', 'task_item', 'get_env', 'config_from_dict', 'load_config', 'merge_dicts', 'config_to_dict',
-           'seed_everything', 'RunDir', 'flat_dict', 'pin_config', 'append_metrics']
+           'seed_everything', 'RunDir', 'log_line', 'flat_dict', 'pin_config', 'append_metrics']
 
 # %% ../nbs/00_core.ipynb #b4f16300
 class SymbolLLMError(Exception):
@@ -181,6 +182,8 @@ ENVIRONMENTS = {
     'python': 'symbol_llm_nb.envs.python:PythonEnv',
     'logic':  'symbol_llm_nb.envs.logic:LogicEnv',
     'web':    'symbol_llm_nb.envs.web:WebEnv',
+    'sql':    'symbol_llm_nb.envs.sql:SqlEnv',
+    'natural': 'symbol_llm_nb.envs.natural:NaturalEnv',
 }
 
 def get_env(name:str, **kwargs) -> Environment:
@@ -278,6 +281,22 @@ class RunDir:
         return self.manifest['steps'][step]
 
     def __repr__(self): return f"RunDir({str(self.path)!r}, {len(self.manifest['steps'])} steps done)"
+
+# %% ../nbs/00_core.ipynb #551cde42
+@patch
+def step(self:RunDir, name:str, # the step, e.g. 'iter_001/sample'
+         work) -> dict: # called when the step is not done: writes its outputs, returns a dict of facts to record
+    "Run step `name` unless it is done (time `work()`, record what it returns); the step's recorded info."
+    if not self.done(name):
+        t0 = time.time()
+        info = work() or {}
+        self.mark_done(name, **info, **{f"time_{name.rsplit('/', 1)[-1]}_s": round(time.time() - t0, 1)})
+    return self.info(name)
+
+# %% ../nbs/00_core.ipynb #21149d04
+def log_line(msg:str, progress:bool=True):
+    "Print `msg` after the time of day (when `progress` is on): one line per step of a run."
+    if progress: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 # %% ../nbs/00_core.ipynb #0dfcd063
 def flat_dict(d:dict, prefix:str='') -> dict:

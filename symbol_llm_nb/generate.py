@@ -5,6 +5,7 @@
 # %% ../nbs/03_generate.ipynb #eab134f2
 from __future__ import annotations
 import math
+from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
@@ -14,8 +15,12 @@ __all__ = ['VLLM_MISSING', 'Generator', 'HFGenerator', 'decode_batch', 'free_acc
 # %% ../nbs/03_generate.ipynb #6e7c2ec9
 class Generator:
     "Backend-independent interface: `sample` returns `n` candidates per prompt."
-    def sample(self, prompts:list[str], n:int=1, temperature:float=1.0, top_p:float=1.0,
-               max_new_tokens:int=128) -> list[list[Candidate]]: raise NotImplementedError
+    def sample(self, prompts:list[str], # one prompt per task (already chat-templated)
+               n:int=1, # candidates per prompt
+               temperature:float=1.0, # 0: greedy (the one sequence repeated n times)
+               top_p:float=1.0, # nucleus sampling
+               *, max_new_tokens:int # completion budget in tokens (no default: it is a setting of the run)
+              ) -> list[list[Candidate]]: raise NotImplementedError
     def close(self): pass
 
 # %% ../nbs/03_generate.ipynb #27390d77
@@ -23,7 +28,8 @@ class HFGenerator(Generator):
     "Batched sampling with `transformers` `generate`, returning text, summed log-prob and token count."
     def __init__(self, model, tokenizer, batch_size:int=64, # prompts x samples per forward batch
                  progress:bool=True, # show a progress bar
-                 static_cache:bool|None=None): # decode with `decode_batch` (preallocated cache, finished rows dropped); None: on CPU only
+                 static_cache:bool|None=None): # decode with `decode_batch` (preallocated cache, finished rows
+                                               # dropped); None: on CPU only
         self.model, self.tok, self.batch_size, self.progress = model, tokenizer, batch_size, progress
         self.static_cache = model.device.type == 'cpu' if static_cache is None else static_cache
         self.tok.padding_side = 'left'
@@ -113,6 +119,7 @@ def decode_batch(model, input_ids, attention_mask, # a left-padded batch, one ro
         nxt = nxt + 1
     return toks, lps, n_new
 
+@patch
 def _generate(self:HFGenerator, enc, m, temperature, top_p, max_new_tokens, stop):
     "The same three tensors as `decode_batch`, from `transformers` `generate` (growing cache, every row to the end)."
     greedy = temperature == 0
@@ -127,8 +134,9 @@ def _generate(self:HFGenerator, enc, m, temperature, top_p, max_new_tokens, stop
     kept = ~((is_stop.cumsum(1) - is_stop.long()) > 0)               # up to and including the first stop
     return torch.where(kept, new, self.tok.pad_token_id), lp * kept, kept.sum(1)
 
+@patch
 @torch.no_grad()
-def _sample(self:HFGenerator, prompts, n=1, temperature=1.0, top_p=1.0, max_new_tokens=128):
+def sample(self:HFGenerator, prompts, n=1, temperature=1.0, top_p=1.0, *, max_new_tokens):
     "`n` candidates per prompt: greedy when `temperature` is 0, else sampled."
     m = 1 if temperature == 0 else n                                  # greedy: one sequence, repeated n times
     per_batch = max(1, self.batch_size // m)
@@ -144,17 +152,14 @@ def _sample(self:HFGenerator, prompts, n=1, temperature=1.0, top_p=1.0, max_new_
             new, lp, lens = decode_batch(self.model, enc['input_ids'], enc['attention_mask'], max_new_tokens, stop,
                                          self.tok.pad_token_id, temperature, top_p, n=m)
         else: new, lp, lens = self._generate(enc, m, temperature, top_p, max_new_tokens, stop)
-        texts = self.tok.batch_decode(torch.where(torch.isin(new, torch.tensor(stop, device=new.device)), self.tok.pad_token_id, new),
-                                      skip_special_tokens=True)
+        is_stop = torch.isin(new, torch.tensor(stop, device=new.device))
+        texts = self.tok.batch_decode(torch.where(is_stop, self.tok.pad_token_id, new), skip_special_tokens=True)
         sums, lens = lp.sum(1).tolist(), lens.tolist()
         for j, p in enumerate(idx):
             out[p] = [Candidate('', texts[j*m+k%m], sums[j*m+k%m], int(lens[j*m+k%m])) for k in range(n)]
         bar.update(len(chunk))
     bar.close()
     return out
-
-HFGenerator._generate = _generate
-HFGenerator.sample = _sample
 
 # %% ../nbs/03_generate.ipynb #4c22b7c8
 def free_accelerator_memory():
@@ -164,12 +169,11 @@ def free_accelerator_memory():
     if torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.empty_cache()
 
 # %% ../nbs/03_generate.ipynb #5c2dc49a
-def _close(self:HFGenerator):
+@patch
+def close(self:HFGenerator):
     "Drop the model and return its memory (CUDA cache included)."
     self.model = None
     free_accelerator_memory()
-
-HFGenerator.close = _close
 
 # %% ../nbs/03_generate.ipynb #83cf707d
 import importlib.util, os, pickle, subprocess, sys
@@ -258,7 +262,8 @@ class VLLMGenerator(Generator):
         return value
 
 # %% ../nbs/03_generate.ipynb #6841fb1a
-def _vllm_sample_prompts(self:VLLMGenerator, prompts, n=1, temperature=1.0, top_p=1.0, max_new_tokens=128):
+@patch
+def sample(self:VLLMGenerator, prompts, n=1, temperature=1.0, top_p=1.0, *, max_new_tokens):
     "`n` candidates per prompt: greedy when `temperature` is 0, else sampled."
     prompt_ids = [self.tok(p, add_special_tokens=False)['input_ids'] for p in prompts]
     res = self._ask('sample', dict(prompt_ids=prompt_ids, n=n, temperature=temperature, top_p=top_p,
@@ -273,17 +278,24 @@ def _vllm_sample_prompts(self:VLLMGenerator, prompts, n=1, temperature=1.0, top_
         out.append(cands)
     return out
 
-def _vllm_close(self:VLLMGenerator):
+@patch
+def close(self:VLLMGenerator):
     "End the vLLM process (its memory, GPU memory included, goes back to the system)."
     if self.proc is None: return
-    try: pickle.dump(('close', None), self.proc.stdin); self.proc.stdin.close()
+    try:
+        pickle.dump(('close', None), self.proc.stdin)
+        self.proc.stdin.close()
     except (BrokenPipeError, ValueError): pass
     try: self.proc.wait(timeout=60)
-    except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+    except subprocess.TimeoutExpired:
+        self.proc.kill()
+        self.proc.wait()
     self.proc = None
 
-VLLMGenerator.sample, VLLMGenerator.close = _vllm_sample_prompts, _vllm_close
-VLLMGenerator.__del__ = lambda self: self.close() if getattr(self, 'proc', None) is not None else None
+@patch
+def __del__(self:VLLMGenerator):
+    "End the vLLM process when the generator is garbage-collected without `close`."
+    if getattr(self, 'proc', None) is not None: self.close()
 
 # %% ../nbs/03_generate.ipynb #4f201d2d
 def make_generator(backend:str, # 'hf' (transformers) or 'vllm'

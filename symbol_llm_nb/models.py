@@ -11,7 +11,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'build_tokenizer', 'chat_prompt', 'TinyModelConfig', 'build_tiny_model',
-           'load_tokenizer', 'load_model', 'copy_warmup']
+           'load_tokenizer', 'load_model']
 
 # %% ../nbs/02_models.ipynb #d0f8835b
 SPECIAL_TOKENS = ['<|pad|>', '<|user|>', '<|assistant|>', '<|end|>']
@@ -86,52 +86,3 @@ def load_model(name_or_path, dtype:str='float32', device:str|None=None):
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=getattr(torch, dtype))
     return model.to(device).eval()
-
-# %% ../nbs/02_models.ipynb #7ddb263d
-def copy_warmup(model_path,             # checkpoint to train (a model built from scratch)
-                out_dir,                # where to save the result (model and tokenizer)
-                steps:int=1200,         # optimizer steps
-                lengths=(4, 24),        # (min, max) tokens of a random string
-                batch_size:int=32,      # strings per step
-                lr:float=3e-3,          # AdamW learning rate (constant after a 30-step warm-up)
-                seed:int=0,             # random seed of the strings and the data order
-                progress:bool=True,     # progress bar
-                micro_batches:int=2     # forward/backward the batch in this many parts of similar length (same gradient, less padding)
-               ) -> dict:
-    "Train `model_path` to copy random token strings from its context; save to `out_dir`; return stats."
-    import random, time, torch
-    from tqdm.auto import tqdm
-    from symbol_llm_nb.sft import split_by_length                 # imported here: sft imports this module
-    tok, model = load_tokenizer(model_path), load_model(model_path, device='cpu').train()
-    torch.manual_seed(seed); rng = random.Random(seed)
-    specials, sep = set(tok.all_special_ids), tok.convert_tokens_to_ids('<|assistant|>')
-    vocab = [i for i in range(len(tok)) if i not in specials]
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30))
-    t0, accs, losses = time.time(), [], []
-    bar = tqdm(range(steps), desc='copy warm-up', disable=not progress)
-    for step in bar:
-        xs = [[rng.choice(vocab) for _ in range(rng.randint(*lengths))] for _ in range(batch_size)]
-        rows = [(x + [sep] + x + [tok.eos_token_id], [-100] * (len(x) + 1) + x + [tok.eos_token_id]) for x in xs]
-        n = max(len(seq) for seq, _ in rows)
-        batch = {'input_ids': torch.tensor([seq + [tok.pad_token_id] * (n - len(seq)) for seq, _ in rows]),
-                 'labels': torch.tensor([lab + [-100] * (n - len(lab)) for _, lab in rows]),
-                 'attention_mask': torch.tensor([[1] * len(seq) + [0] * (n - len(seq)) for seq, _ in rows])}
-        n_items = sum(len(x) + 1 for x in xs)                       # copied tokens: the loss is their mean
-        loss_sum, right = 0.0, 0
-        for part in split_by_length(batch, micro_batches):          # parts of similar length, each cut to its longest row
-            logits = model(input_ids=part['input_ids'], attention_mask=part['attention_mask']).logits[:, :-1]
-            target = part['labels'][:, 1:]
-            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), target.flatten(), ignore_index=-100, reduction='sum') / n_items
-            loss.backward()
-            loss_sum += loss.item()
-            right += ((logits.argmax(-1) == target) & (target != -100)).sum().item()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); sched.step(); opt.zero_grad()
-        accs.append(right / n_items)
-        losses.append(loss_sum)
-        if step % 20 == 0: bar.set_postfix(loss=f'{losses[-1]:.3f}', copy_acc=f'{accs[-1]:.2f}')
-    model.eval().save_pretrained(out_dir); tok.save_pretrained(out_dir)
-    tail = max(1, min(20, steps))
-    return {'steps': steps, 'loss': sum(losses[-tail:]) / tail, 'copy_accuracy': sum(accs[-tail:]) / tail,
-            'first_copy_accuracy': accs[0] if accs else 0.0, 'time_s': round(time.time() - t0, 1)}

@@ -178,6 +178,11 @@ def compare_runs(run_dirs:list, path=None, metric:str='eval_accuracy'):
     return _save(fig, path)
 
 # %% ../nbs/50_analysis.ipynb #068a8e4c
+def _step_seconds(steps:dict, name:str) -> float:
+    "The seconds step `name` took, as the manifest recorded them (`time_s` in runs written before `RunDir.step`)."
+    info = steps.get(name, {})
+    return info.get(f'time_{name}_s', info.get('time_s', 0)) or 0
+
 def run_times(run_dirs:list):
     "A pandas DataFrame, one row per run: group, seed, seed-model and self-training seconds, first and last accuracy."
     import pandas as pd
@@ -187,7 +192,8 @@ def run_times(run_dirs:list):
         steps = (json.loads((d/'manifest.json').read_text())['steps'] if (d/'manifest.json').exists() else {})
         cfg = yaml.safe_load((d/'config.yaml').read_text()) if (d/'config.yaml').exists() else {}
         first = rows[0]
-        seed_s = steps.get('pretrain', {}).get('time_s', 0) + (first.get('time_train_s') or 0) + (first.get('time_eval_s') or 0)
+        seed_s = (sum(_step_seconds(steps, k) for k in ('base', 'warmup', 'pretrain')) + (first.get('time_train_s') or 0)
+                  + (first.get('time_eval_s') or 0))
         out[d.name] = {'group': run_label(d), 'seed': (cfg or {}).get('seed'), 'iterations': rows[-1]['iteration'],
                        'seed_model_s': round(seed_s), 'shared_seed_model': any('shared_from' in v for v in steps.values()),
                        'selftrain_s': round(sum(r.get('time_iteration_s') or 0 for r in rows[1:])),

@@ -10,8 +10,8 @@ from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['NAMES', 'OBJECTS', 'CONTAINERS', 'ADD', 'SUB', 'DISTRACTORS', 'INSTRUCTIONS', 'LOGIC_FAMILIES', 'ArithProblem',
-           'arith_problem', 'arith_tasks', 'arith_splits', 'task_prompt', 'family_env', 'load_math_jsonl']
+__all__ = ['NAMES', 'OBJECTS', 'CONTAINERS', 'ADD', 'SUB', 'DISTRACTORS', 'ARITH_INSTRUCTION', 'ArithProblem', 'arith_problem',
+           'arith_tasks', 'arith_splits', 'arith_prompt', 'load_math_jsonl']
 
 # %% ../nbs/01_tasks.ipynb #9b78a43f
 NAMES = [('Ann','she'),('Ben','he'),('Carla','she'),('Dev','he'),('Emma','she'),('Finn','he'),('Gina','she'),
@@ -109,25 +109,11 @@ def arith_splits(n_seed:int=40, n_train:int=2000, n_eval:int=200, seed:int=0, ma
     return {'seed': rename(seed_s, 'seed', True), 'train': rename(train, 'train', False), 'eval': rename(ev, 'eval', False)}
 
 # %% ../nbs/01_tasks.ipynb #5fbfe7c0
-INSTRUCTIONS = {'arith': 'Write a Python function solution() that returns the answer.'}
-LOGIC_FAMILIES = ('rules', 'proofwriter', 'prontoqa', 'folio', 'logical_deduction', 'ar_lsat')
+ARITH_INSTRUCTION = 'Write a Python function solution() that returns the answer.'
 
-def task_prompt(task:Task) -> str:
-    "The user message for `task`: its question, then what to write (logic and web families use their environment's template)."
-    if task.family in LOGIC_FAMILIES:
-        from symbol_llm_nb.envs.logic import logic_prompt
-        return logic_prompt(task)
-    if task.family == 'web':
-        from symbol_llm_nb.envs.web import web_prompt
-        return web_prompt(task)
-    inst = INSTRUCTIONS.get(task.family)
-    return f"{task.question}\n{inst}" if inst else task.question
-
-def family_env(family:str) -> str:
-    "The environment (a key of `core.ENVIRONMENTS`) that verifies programs of `family`."
-    if family in LOGIC_FAMILIES: return 'logic'
-    if family == 'web': return 'web'
-    return 'python'
+def arith_prompt(task:Task) -> str:
+    "The user message of an arithmetic task: its question, then what program to write."
+    return f"{task.question}\n{ARITH_INSTRUCTION}"
 
 # %% ../nbs/01_tasks.ipynb #024b4d19
 def load_math_jsonl(path, question_field:str='input', answer_field:str='label', id_field:str|None=None,

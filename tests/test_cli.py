@@ -5,7 +5,7 @@ import pytest, yaml
 
 TINY = {
     'data': {'n_seed': 8, 'n_train': 12, 'n_eval': 6},
-    'model': {'tiny': {'hidden_size': 32, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 64, 'vocab_size': 300}, 'copy_warmup_steps': 10, 'pretrain_epochs': 1},
+    'model': {'tiny': {'hidden_size': 32, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 64, 'vocab_size': 300}, 'recipe': {'warmup': {'steps': 10}, 'recall': {'epochs': 1}}},
     'seed_sft': {'epochs': 1, 'report_to': 'none'},
     'train': {'epochs': 1, 'report_to': 'none', 'min_steps': 0},
     'sample': {'k': 2, 'max_new_tokens': 24},

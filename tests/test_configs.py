@@ -10,6 +10,6 @@ def test_tiny_cpu_is_the_default():
 
 def test_tiny_cpu_plain_is_the_default_without_labels():
     cfg = load_config(SelfTrainConfig, CONFIGS/'tiny_cpu_plain.yaml')
-    assert (cfg.data.label_sentences, cfg.model.pretrain_family_indent, cfg.model.pretrain_seed_programs) == (False, False, False)
-    cfg.data.label_sentences = cfg.model.pretrain_family_indent = cfg.model.pretrain_seed_programs = True
+    assert (cfg.data.label_sentences, cfg.model.recipe.family_indent, cfg.model.recipe.seed_programs) == (False, False, False)
+    cfg.data.label_sentences = cfg.model.recipe.family_indent = cfg.model.recipe.seed_programs = True
     assert cfg == SelfTrainConfig()

@@ -6,6 +6,7 @@ import pytest, yaml
 from symbol_llm_nb.core import DataError, ConfigError, config_from_dict, write_jsonl, read_jsonl
 from symbol_llm_nb.tasks import arith_tasks
 from symbol_llm_nb.curation import *
+from symbol_llm_nb.envs.sql import SqlEnv, sql_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,9 +3,11 @@ import itertools, json, math, os, random, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
 from symbol_llm_nb.core import Candidate, Feedback, Task, config_to_dict, flat_dict, write_jsonl, read_jsonl, ConfigError
-from symbol_llm_nb.selftrain import (PRESETS, SelfTrainConfig, DataConfig, check_config, explore_count, load_selftrain_config,
-    make_tasks, maj_at_k, merge_repairs, pair_up, pass_at_k, preference_rows, rank, repair_prompt, sample_metrics,
-    select_training, soft_reward_auc, training_rows, update_pool, train_preference, PreferenceConfig)
+from symbol_llm_nb.selftrain import (PRESETS, SelfTrainConfig, DataConfig, PoolEntry, check_config, explore_count,
+    load_selftrain_config, make_tasks, merge_repairs, pair_up, preference_rows, rank, repair_prompt, select_training,
+    training_rows, update_pool)
+from symbol_llm_nb.evaluate import maj_at_k, pass_at_k, sample_metrics, soft_reward_auc
+from symbol_llm_nb.train import PreferenceConfig, train_preference
 
 # ---- pools ------------------------------------------------------------------------------------------------
 
@@ -19,12 +21,13 @@ def test_pool_dedups_on_the_ast_and_keeps_negatives():
            Feedback(0.0, None, 'no program'), Feedback(0.0, None, 'SyntaxError')]
     pool, added = update_pool([], cs, fbs)
     assert added == {'pos': 2, 'neg': 2, 'uncited': 0}
-    assert [(r['task_id'], r['correct'], r['source']) for r in pool] == [('a', True, 'explore'), ('b', True, 'explore'), ('a', False, 'explore'), ('a', False, 'refine')]
-    assert pool[0]['soft_reward'] == -0.2 and pool[0]['error'] is None and pool[2]['error'].startswith('returned -1')
+    assert [(r.task_id, r.correct, r.source) for r in pool] == [('a', True, 'explore'), ('b', True, 'explore'),
+                                                                 ('a', False, 'explore'), ('a', False, 'refine')]
+    assert pool[0].soft_reward == -0.2 and pool[0].error is None and pool[2].error.startswith('returned -1')
     # a later iteration finds the same program again: no new row, `last_seen` moves, the input pool is untouched
     pool2, added2 = update_pool(pool, [cand('a', 'def solution():\n  return 3+4', it=3)], [Feedback(1.0, 7)])
     assert added2 == {'pos': 0, 'neg': 0, 'uncited': 0} and len(pool2) == len(pool)
-    assert pool2[0]['last_seen'] == 3 and pool[0]['last_seen'] == 1 and pool2[0]['iteration'] == 1
+    assert pool2[0].last_seen == 3 and pool[0].last_seen == 1 and pool2[0].iteration == 1
 
 def test_pool_positives_must_cite_their_question():
     q = {'a': 'Ann has 3 pens. She buys 4 more. The bus is late. How many pens does Ann have?'}
@@ -32,26 +35,26 @@ def test_pool_positives_must_cite_their_question():
     sloppy = cand('a', 'def solution():\n    # Ann has 3 pens.\n    # She buys 4 more.' + body, -1.0)          # the distractor left out
     named = cand('a', 'def solution():\n    # Bob has 3 pens.\n    # She buys 4 more.\n    # The bus is late.\n    return 3 + 4', -1.5)
     pool, added = update_pool([], [sloppy, named], [Feedback(1.0, 7), Feedback(1.0, 7)], q)
-    assert added == {'pos': 0, 'neg': 2, 'uncited': 2} and not any(r['correct'] for r in pool)
-    assert [r['error'] for r in pool] == ["the sentence 'The bus is late.' is not cited",
+    assert added == {'pos': 0, 'neg': 2, 'uncited': 2} and not any(r.correct for r in pool)
+    assert [r.error for r in pool] == ["the sentence 'The bus is late.' is not cited",
                                           "the comment 'Bob has 3 pens.' is not the next sentence of the question"]
     # the same code citing every statement (the question itself optional), found later: it replaces the uncited row
     good = cand('a', 'def solution():\n    # Ann has 3 pens.\n    # She buys 4 more.\n    # The bus is late.' + body, -0.5, it=2)
     pool2, added2 = update_pool(pool, [good], [Feedback(1.0, 7)], q)
     assert added2 == {'pos': 1, 'neg': 0, 'uncited': 0} and len(pool2) == 2
-    assert (pool2[0]['correct'], pool2[0]['error'], pool2[0]['program'], pool2[0]['iteration']) == (True, None, good.text, 1)
+    assert (pool2[0].correct, pool2[0].error, pool2[0].program, pool2[0].iteration) == (True, None, good.text, 1)
     # a wrong answer keeps the environment's reason even when it does not cite; without questions nothing is checked
     wrong = cand('a', 'def solution():\n    # Ann has 3 pens.\n    return 3 + 5')
     pool3, added3 = update_pool([], [wrong], [Feedback(0.0, 8, 'returned 8, expected a different value')], q)
-    assert added3 == {'pos': 0, 'neg': 1, 'uncited': 0} and pool3[0]['error'].startswith('returned 8')
+    assert added3 == {'pos': 0, 'neg': 1, 'uncited': 0} and pool3[0].error.startswith('returned 8')
     pool4, added4 = update_pool([], [sloppy], [Feedback(1.0, 7)])
-    assert added4 == {'pos': 1, 'neg': 0, 'uncited': 0} and pool4[0]['correct']
+    assert added4 == {'pos': 1, 'neg': 0, 'uncited': 0} and pool4[0].correct
 
 def test_rank_by_soft_reward_or_seeded_random():
-    rows = [{'soft_reward': s, 'i': i} for i, s in enumerate([-3.0, -0.1, -2.0, -0.5, -1.0, -4.0])]
-    assert [r['i'] for r in rank(rows)] == [1, 3, 4, 2, 0, 5]
-    shuffled = [[r['i'] for r in rank(rows, False, f's{k}')] for k in range(5)]
-    assert shuffled[0] == [r['i'] for r in rank(rows, False, 's0')]      # same seed, same order (resumable)
+    rows = [PoolEntry('a', str(i), s, 1, 1, True, 'explore') for i, s in enumerate([-3.0, -0.1, -2.0, -0.5, -1.0, -4.0])]
+    assert [int(r.program) for r in rank(rows)] == [1, 3, 4, 2, 0, 5]
+    shuffled = [[int(r.program) for r in rank(rows, False, f's{k}')] for k in range(5)]
+    assert shuffled[0] == [int(r.program) for r in rank(rows, False, 's0')]      # same seed, same order (resumable)
     assert any(s != [1, 3, 4, 2, 0, 5] for s in shuffled) and len({tuple(s) for s in shuffled}) > 1
 
 # ---- training set ---------------------------------------------------------------------------------------------
@@ -62,8 +65,7 @@ def test_explore_cap_rule(n_pos, expected):
     assert explore_count(n_pos, 'fixed', max_per_task=2) == min(n_pos, 2)
     assert explore_count(n_pos, 'envisions', cap=3) == min(n_pos, 3, max(1, n_pos - 1))
 
-def prow(tid, prog, sr, ok, it=1, err='boom'):
-    return {'task_id': tid, 'program': prog, 'soft_reward': sr, 'correct': ok, 'iteration': it, 'last_seen': it, 'source': 'explore', 'error': None if ok else err}
+def prow(tid, prog, sr, ok, it=1, err='boom'): return PoolEntry(tid, prog, sr, it, it, ok, 'explore', None if ok else err)
 
 POOL = [prow('a', 'p1', -1.0, True), prow('a', 'p2', -0.5, True), prow('a', 'p3', -2.0, True, it=2),
         prow('a', 'n1', -0.1, False), prow('a', 'n2', -3.0, False), prow('a', 'n3', -1.0, False, it=2),
@@ -72,25 +74,25 @@ POOL = [prow('a', 'p1', -1.0, True), prow('a', 'p2', -0.5, True), prow('a', 'p3'
 def test_repair_and_preference_pairs():
     cfg = load_selftrain_config(preset='envisions')
     sel = select_training(POOL, cfg, iteration=2)
-    assert [r['program'] for r in sel['explore']] == ['p2', 'p1', 'q1']   # a: min(10, max(1, 3-1)) = 2; c: 1
+    assert [r.program for r in sel['explore']] == ['p2', 'p1', 'q1']   # a: min(10, max(1, 3-1)) = 2; c: 1
     # best-ranked negatives first, each paired with the positives in rank order; b has no positive, c no negative
-    assert [(p['program'], n['program']) for p, n in sel['repair']] == [('p2', 'n1'), ('p1', 'n3')]
+    assert [(p.program, n.program) for p, n in sel['repair']] == [('p2', 'n1'), ('p1', 'n3')]
     assert sel['preference'] == sel['repair']
     three = load_selftrain_config(preset='envisions', overrides={'loop': {'max_repair_per_task': 3}, 'preference': {'max_pairs_per_task': 1}})
     sel3 = select_training(POOL, three, 2)
-    assert [(p['program'], n['program']) for p, n in sel3['repair']] == [('p2', 'n1'), ('p1', 'n3'), ('p3', 'n2')]
-    assert [(p['program'], n['program']) for p, n in sel3['preference']] == [('p2', 'n1')]
+    assert [(p.program, n.program) for p, n in sel3['repair']] == [('p2', 'n1'), ('p1', 'n3'), ('p3', 'n2')]
+    assert [(p.program, n.program) for p, n in sel3['preference']] == [('p2', 'n1')]
     assert pair_up([], POOL[3:5], 2) == []
 
 def test_presets_select_what_they_say():
     rft = select_training(POOL, load_selftrain_config(preset='rft'), 2)
-    assert ([r['program'] for r in rft['explore']], rft['repair'], rft['preference']) == (['p2', 'p1', 'q1'], [], [])
+    assert ([r.program for r in rft['explore']], rft['repair'], rft['preference']) == (['p2', 'p1', 'q1'], [], [])
     restem = select_training(POOL, load_selftrain_config(preset='restem'), 2)   # latest iteration only
-    assert [r['program'] for r in restem['explore']] == ['p3', 'q1']
+    assert [r.program for r in restem['explore']] == ['p3', 'q1']
     noneg = select_training(POOL, load_selftrain_config(preset='no_negatives'), 2)
     assert noneg['repair'] == noneg['preference'] == [] and len(noneg['explore']) == 3
     nosr = select_training(POOL, load_selftrain_config(preset='no_soft_reward'), 2)   # as many, in a seeded random order
-    assert {r['program'] for r in nosr['explore'][:2]} <= {'p1', 'p2', 'p3'} and len(nosr['explore']) == 3
+    assert {r.program for r in nosr['explore'][:2]} <= {'p1', 'p2', 'p3'} and len(nosr['explore']) == 3
     assert nosr == select_training(POOL, load_selftrain_config(preset='no_soft_reward'), 2)
 
 class Tok:  # chat_prompt only needs apply_chat_template
@@ -177,7 +179,8 @@ def test_preset_wins_over_the_file_and_conflicts_are_errors(tmp_path):
 
 def test_train_preference_on_a_tiny_model(tmp_path):
     from symbol_llm_nb.models import build_tokenizer, build_tiny_model, chat_prompt, TinyModelConfig
-    from symbol_llm_nb.tasks import arith_tasks, task_prompt
+    from symbol_llm_nb.tasks import arith_tasks
+    from symbol_llm_nb.families import task_prompt
     ts = arith_tasks(8, 0)
     tok = build_tokenizer([task_prompt(t) for t in ts] + [t.program for t in ts], 300)
     build_tiny_model(tok, TinyModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), save_dir=tmp_path/'m0')
@@ -200,7 +203,8 @@ def small_config(folder:Path, iterations:int=2) -> Path:
     seed = make_tasks(DataConfig(families=['arith'], n_seed=8, n_train=12, n_eval=6))['seed']
     write_jsonl(folder/'train.jsonl', [{'input': t.question, 'label': t.answer} for t in seed])
     cfg = {'data': {'families': ['arith'], 'n_seed': 8, 'n_train': 12, 'n_eval': 6, 'train_file': str(folder/'train.jsonl')},
-           'model': {'tiny': {'hidden_size': 64, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 128, 'vocab_size': 300}, 'copy_warmup_steps': 0, 'pretrain_epochs': 0},
+           'model': {'tiny': {'hidden_size': 64, 'num_layers': 1, 'num_heads': 2, 'intermediate_size': 128, 'vocab_size': 300}, 
+                     'recipe': {'warmup': {'steps': 0}, 'recall': {'epochs': 0}}},
            'seed_sft': {'epochs': 40, 'lr': 5e-3, 'batch_size': 2, 'report_to': 'none'}, 'train': {'epochs': 1, 'report_to': 'none', 'min_steps': 0},
            'sample': {'k': 4, 'max_new_tokens': 128, 'temperature': 0.5}, 'env': {'timeout': 2.0, 'workers': 1}, 'loop': {'iterations': iterations}}
     (folder/'small.yaml').write_text(yaml.safe_dump(cfg))

@@ -26,7 +26,8 @@ def _cpu_kv_cache(monkeypatch):
 def checkpoint(tmp_path_factory):
     "A random tiny model on disk (head size 32: vLLM's CPU attention needs >= 32) and eight task prompts."
     from symbol_llm_nb.models import TinyModelConfig, build_tokenizer, build_tiny_model, chat_prompt
-    from symbol_llm_nb.tasks import arith_tasks, task_prompt
+    from symbol_llm_nb.tasks import arith_tasks
+    from symbol_llm_nb.families import task_prompt
     ts = arith_tasks(200, seed=3)
     tok = build_tokenizer([task_prompt(t) for t in ts] + [t.program for t in ts], vocab_size=400)
     path = tmp_path_factory.mktemp('ckpt')/'tiny'
