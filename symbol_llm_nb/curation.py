@@ -21,8 +21,8 @@ __all__ = ['ROW_FIELDS', 'REPORT_COLUMNS', 'CURATED_FILES', 'row_task', 'check_r
            'load_curation_config', 'curate_cli']
 
 # %% ../nbs/20_curation.ipynb #eb728e55
-ROW_FIELDS = ('id', 'family', 'kind', 'language', 'task_id', 'task_family', 'question', 'prompt', 'completion', 'answer',
-              'meta')
+ROW_FIELDS = ('id', 'family', 'kind', 'language', 'task_id', 'task_family', 'question', 'prompt', 'completion',
+              'answer', 'meta')
 
 def row_task(row:dict) -> Task:
     "The `Task` a curated row came from (its completion as the gold program of a symbolic row)."
@@ -34,7 +34,8 @@ def check_rows(rows:list[dict], where='rows'):
     for i, r in enumerate(rows, 1):
         for k in ROW_FIELDS:
             if k not in r: raise DataError("missing", where, i, k)
-        if r['kind'] not in KINDS: raise DataError(f"kind must be one of {', '.join(KINDS)}, got {r['kind']!r}", where, i, 'kind')
+        if r['kind'] not in KINDS:
+            raise DataError(f"kind must be one of {', '.join(KINDS)}, got {r['kind']!r}", where, i, 'kind')
         for k in ('prompt', 'completion'):
             if not isinstance(r[k], str) or not r[k].strip(): raise DataError("empty or not text", where, i, k)
     return rows
@@ -65,10 +66,11 @@ def _read_hf(name, config, split, data_files, required) -> list[dict]:
 # %% ../nbs/20_curation.ipynb #e0277595
 def file_family(name:str, kind:str|None=None, # family name; 'symbolic' or 'natural'
                 language:str|None=None,       # language of completions (default: 'english' for natural)
-                path=None, hf:str|None=None, hf_config:str|None=None, hf_split:str='train', data_files=None, # the source
+                path=None, hf:str|None=None, hf_config:str|None=None, # the source
+                hf_split:str='train', data_files=None,                # the source, continued
                 eval_path=None,               # held-out rows (same columns), for decontamination and evaluation
-                question:str='question', completion:str|None='completion', # the columns of the question, the completion,
-                answer:str|None='answer', id:str|None='id',                 # the answer and the id
+                question:str='question', completion:str|None='completion', # the columns of the question,
+                answer:str|None='answer', id:str|None='id',                 # the completion, the answer and the id
                 instruction:str='',           # appended to the question to make the prompt
                 env:str|None=None, limit:int|None=None) -> tuple[Family, dict]:
     "A `Family` (and its loader options) for rows in a local JSON/JSONL file or a `datasets` dataset."
@@ -139,7 +141,8 @@ def load_family(name:str, spec:dict|None, root, split:str='train', need_target:b
             comp = ''
         rows.append(to_row(fam, t, str(comp)))
     if split == 'train' and not rows:
-        raise DataError(f"family '{name}' has no rows" + (f" ({dropped} tasks without a completion)" if dropped else ''))
+        raise DataError(f"family '{name}' has no rows"
+                        + (f" ({dropped} tasks without a completion)" if dropped else ''))
     return rows, dropped
 
 # %% ../nbs/20_curation.ipynb #330cb42d
@@ -157,7 +160,8 @@ def normalise_text(text:str) -> str:
 
 def row_key(row:dict) -> str:
     "Hash of a row's normalised question and completion."
-    return hashlib.sha1(f"{normalise_text(row['question'])}\x00{normalise_text(row['completion'])}".encode()).hexdigest()
+    return hashlib.sha1((f"{normalise_text(row['question'])}\x00"
+                         f"{normalise_text(row['completion'])}").encode()).hexdigest()
 
 def dedup_exact(rows:list[dict]) -> tuple[list[dict], list[dict]]:
     "Rows without exact duplicates, and the removed rows (with `reason` and `duplicate_of`)."
@@ -165,7 +169,9 @@ def dedup_exact(rows:list[dict]) -> tuple[list[dict], list[dict]]:
     for r in rows:
         k = row_key(r)
         if k in first: removed.append({**r, 'reason': 'exact_duplicate', 'duplicate_of': first[k]})
-        else: first[k] = r['id']; kept.append(r)
+        else:
+            first[k] = r['id']
+            kept.append(r)
     return kept, removed
 
 # %% ../nbs/20_curation.ipynb #ef28badc
@@ -194,14 +200,16 @@ def numbers(text:str) -> Counter:
 def dedup_near(rows:list[dict], threshold:float=0.8, # Jaccard of the questions' character shingles
                k:int=5, bands:int=20, rows_per_band:int=6, seed:int=0,
                skip:set=frozenset()) -> tuple[list[dict], list[dict]]: # families to leave alone
-    "Rows without near duplicates (same family, completion, answer and numbers; similar questions), and the removed rows."
+    "Rows without near duplicates (same family, completion, answer and numbers; similar questions), and those removed."
     rng = np.random.default_rng(seed)
     n_perm = bands * rows_per_band
     a = rng.integers(1, 2**63, n_perm, dtype=np.uint64) | np.uint64(1)
     b = rng.integers(0, 2**63, n_perm, dtype=np.uint64)
     buckets, kept, removed, info = defaultdict(list), [], [], {}
     for r in rows:
-        if r['family'] in skip: kept.append(r); continue
+        if r['family'] in skip:
+            kept.append(r)
+            continue
         q = shingles(r['question'], k)
         sig = minhash(q, a, b).reshape(bands, rows_per_band)
         teach = (r['family'], normalise_text(r['completion']), json.dumps(r['answer'], sort_keys=True, default=str))
@@ -209,7 +217,9 @@ def dedup_near(rows:list[dict], threshold:float=0.8, # Jaccard of the questions'
         nums = numbers(r['question'])
         cands = dict.fromkeys(j for key in keys for j in buckets[key])
         dup = next((j for j in cands if info[j][1] == nums and jaccard(q, info[j][0]) >= threshold), None)
-        if dup is not None: removed.append({**r, 'reason': 'near_duplicate', 'duplicate_of': kept[dup]['id']}); continue
+        if dup is not None:
+            removed.append({**r, 'reason': 'near_duplicate', 'duplicate_of': kept[dup]['id']})
+            continue
         info[len(kept)] = (q, nums)
         for key in keys: buckets[key].append(len(kept))
         kept.append(r)
@@ -227,8 +237,10 @@ def ngram_positions(tokens:list[str], n:int) -> dict[tuple, list[int]]:
     return out
 
 def decontaminate(rows:list[dict], eval_rows:list[dict], # training rows; held-out rows (their `question` is compared)
-                  n:int=8, min_overlap:float=0.8, # words per n-gram; share of an eval question's tokens that flags a row
-                  max_df:int=3) -> tuple[list[dict], list[dict]]: # n-grams in this many eval questions are template text
+                  n:int=8, # words per n-gram
+                  min_overlap:float=0.8, # share of an eval question's tokens that flags a row
+                  max_df:int=3, # n-grams in this many eval questions are template text
+                 ) -> tuple[list[dict], list[dict]]:
     "Rows that contain no evaluation question, and the removed rows (with `matched` eval id and `overlap`)."
     grams = [ngram_positions(words(e['question']), n) for e in eval_rows]
     nums = [numbers(e['question']) for e in eval_rows]
@@ -247,10 +259,12 @@ def decontaminate(rows:list[dict], eval_rows:list[dict], # training rows; held-o
             for g in ngram_positions(toks, m) if len(toks) >= m else ():
                 for j, ps in index.get(g, ()): covered[j].update(i + k for i in ps for k in range(m))
         have = numbers(r['question'])
-        best = max(((len(c) / coverable[j], j) for j, c in covered.items() if not nums[j] - have and len(c) >= need[j] * coverable[j]),
+        best = max(((len(c) / coverable[j], j) for j, c in covered.items()
+                    if not nums[j] - have and len(c) >= need[j] * coverable[j]),
                    default=(0.0, None))
         if best[1] is not None:
-            removed.append({**r, 'reason': 'contaminated', 'matched': eval_rows[best[1]]['id'], 'overlap': round(best[0], 3)})
+            removed.append({**r, 'reason': 'contaminated', 'matched': eval_rows[best[1]]['id'],
+                            'overlap': round(best[0], 3)})
         else: kept.append(r)
     return kept, removed
 
@@ -263,16 +277,20 @@ def temperature_shares(sizes:dict[str, int], temperature:float=1.0) -> dict[str,
     return {f: v / z for f, v in w.items()}
 
 def mixture_counts(sizes:dict[str, int], kinds:dict[str, str], # rows per family; kind of each family
-                   symbolic_ratio:float=1.0, temperature:float=1.0, # symbolic share of the mixture; sampling temperature
-                   total:int|None=None, max_repeat:float=1.0) -> dict[str, int]: # mixture size (None: largest); repeats allowed
-    "Rows to draw from each family so the mixture has `symbolic_ratio` symbolic rows and temperature shares within each kind."
+                   symbolic_ratio:float=1.0, # symbolic share of the mixture
+                   temperature:float=1.0, # sampling temperature
+                   total:int|None=None, # mixture size (None: largest)
+                   max_repeat:float=1.0, # repeats allowed
+                  ) -> dict[str, int]:
+    "Rows per family for a mixture with `symbolic_ratio` symbolic rows and temperature shares within each kind."
     if not 0 <= symbolic_ratio <= 1: raise ConfigError(f"mix.symbolic_ratio must be in [0, 1], got {symbolic_ratio}")
     if max_repeat < 1: raise ConfigError(f"mix.max_repeat must be >= 1, got {max_repeat}")
     share = {}
     for kind, part in (('symbolic', symbolic_ratio), ('natural', 1 - symbolic_ratio)):
         fams = {f: n for f, n in sizes.items() if kinds[f] == kind}
         if part > 0 and not any(fams.values()):
-            raise ConfigError(f"the mixture cannot be satisfied: it needs {part:.0%} {kind} rows but no {kind} family has rows")
+            raise ConfigError(f"the mixture cannot be satisfied: it needs {part:.0%} {kind} rows "
+                              f"but no {kind} family has rows")
         share.update({f: part * s for f, s in temperature_shares(fams, temperature).items()} if part > 0 else {})
     cap = {f: int(max_repeat * sizes[f]) for f in share}
     if total is None: total = int(min(cap[f] / s for f, s in share.items() if s > 0) + 1e-9)
@@ -325,7 +343,8 @@ class DecontamConfig:
     min_overlap: float = 0.8    # share of an evaluation question's tokens a row must cover to be contaminated
     max_df: int = 3             # n-grams shared by this many evaluation questions are template text and do not count
     family_evals: bool = True   # the held-out splits of the configured families are evaluation sets
-    eval: dict = field(default_factory=dict)  # more evaluation sets: name -> source (a family spec, e.g. {path: ..., kind: natural})
+    # more evaluation sets: name -> source (a family spec, e.g. {path: ..., kind: natural})
+    eval: dict = field(default_factory=dict)
 
 @dataclass
 class MixConfig:
@@ -343,7 +362,8 @@ def _default_families():
 @dataclass
 class CurationConfig:
     "Which families to collect and how to clean and mix them."
-    families: dict = field(default_factory=_default_families)  # name -> options: loader options or a file/hf spec, plus `verify`, `near_dedup`
+    # name -> options: loader options or a file/hf spec, plus `verify`, `near_dedup`
+    families: dict = field(default_factory=_default_families)
     data_root: str|None = None            # folder of the shared benchmark files (default: ../shared/data)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
@@ -360,17 +380,22 @@ class Curated:
     report: list       # one dict per family: counts after each step
 
     def __repr__(self):
-        return f"Curated(injection={len(self.injection)}, infusion={len(self.infusion)}, eval={len(self.eval)}, removed={len(self.removed)})"
+        return (f"Curated(injection={len(self.injection)}, infusion={len(self.infusion)}, "
+                f"eval={len(self.eval)}, removed={len(self.removed)})")
 
 # %% ../nbs/20_curation.ipynb #c062e761
 def _check_config(cfg:CurationConfig):
     if not cfg.families: raise ConfigError("curation.families is empty")
-    if not 0 < cfg.dedup.threshold <= 1: raise ConfigError(f"dedup.threshold must be in (0, 1], got {cfg.dedup.threshold}")
+    if not 0 < cfg.dedup.threshold <= 1:
+        raise ConfigError(f"dedup.threshold must be in (0, 1], got {cfg.dedup.threshold}")
     if not 1 <= cfg.dedup.shingle <= 8: raise ConfigError(f"dedup.shingle must be 1..8, got {cfg.dedup.shingle}")
-    if not 0 < cfg.decontam.min_overlap <= 1: raise ConfigError(f"decontam.min_overlap must be in (0, 1], got {cfg.decontam.min_overlap}")
-    if not 0 <= cfg.mix.symbolic_ratio < 1: raise ConfigError(f"mix.symbolic_ratio must be in [0, 1) for infusion, got {cfg.mix.symbolic_ratio}")
+    if not 0 < cfg.decontam.min_overlap <= 1:
+        raise ConfigError(f"decontam.min_overlap must be in (0, 1], got {cfg.decontam.min_overlap}")
+    if not 0 <= cfg.mix.symbolic_ratio < 1:
+        raise ConfigError(f"mix.symbolic_ratio must be in [0, 1) for infusion, got {cfg.mix.symbolic_ratio}")
     for name, spec in cfg.families.items():
-        if spec is not None and not isinstance(spec, dict): raise ConfigError(f"families.{name}: expected a mapping of options")
+        if spec is not None and not isinstance(spec, dict):
+            raise ConfigError(f"families.{name}: expected a mapping of options")
         resolve_family(name, spec)
 
 def curate(cfg:CurationConfig, progress:bool=False) -> Curated:
@@ -382,11 +407,13 @@ def curate(cfg:CurationConfig, progress:bool=False) -> Curated:
     for name, spec in cfg.families.items():
         rs, dropped = load_family(name, spec, root, 'train')
         fam = resolve_family(name, spec)[0]
-        report[name] = {'family': name, 'kind': fam.kind, 'language': fam.language, 'loaded': len(rs) + dropped, 'no_target': dropped}
+        report[name] = {'family': name, 'kind': fam.kind, 'language': fam.language, 'loaded': len(rs) + dropped,
+                        'no_target': dropped}
         rows += rs
         if cfg.decontam.family_evals: evals += load_family(name, spec, root, 'eval', need_target=False)[0]
         log(f"{name}: {len(rs)} rows")
-    extra = [r for name, spec in cfg.decontam.eval.items() for r in load_family(name, spec, root, 'train', need_target=False)[0]]
+    extra = [r for name, spec in cfg.decontam.eval.items()
+             for r in load_family(name, spec, root, 'train', need_target=False)[0]]
     removed = []
     def step(label, fn, rows):
         kept, gone = fn(rows)
@@ -399,20 +426,26 @@ def curate(cfg:CurationConfig, progress:bool=False) -> Curated:
     d = cfg.dedup
     fams = {n: resolve_family(n, s)[0] for n, s in cfg.families.items()}
     skip = {n for n, s in cfg.families.items() if not (s or {}).get('near_dedup', fams[n].near_dedup)}
-    rows = step('near_dup', (lambda rs: dedup_near(rs, d.threshold, d.shingle, d.bands, d.rows_per_band, skip=skip)) if d.near else (lambda rs: (rs, [])), rows)
-    rows = step('failed_verify', lambda rs: _verify_step(rs, {n for n, s in cfg.families.items() if (s or {}).get('verify')}, fams), rows)
+    rows = step('near_dup', (lambda rs: dedup_near(rs, d.threshold, d.shingle, d.bands, d.rows_per_band, skip=skip))
+                if d.near else (lambda rs: (rs, [])), rows)
+    rows = step('failed_verify',
+                lambda rs: _verify_step(rs, {n for n, s in cfg.families.items() if (s or {}).get('verify')}, fams),
+                rows)
     dc = cfg.decontam
-    rows = step('contaminated', (lambda rs: decontaminate(rs, evals + extra, dc.n, dc.min_overlap, dc.max_df)) if dc.enabled else (lambda rs: (rs, [])), rows)
+    rows = step('contaminated', (lambda rs: decontaminate(rs, evals + extra, dc.n, dc.min_overlap, dc.max_df))
+                if dc.enabled else (lambda rs: (rs, [])), rows)
     by_family = defaultdict(list)
     for r in rows: by_family[r['family']].append(r)
     for f, rep in report.items():
         rep['kept'] = len(by_family[f])
         if not by_family[f]:
             raise DataError(f"family '{f}' has no rows left after curation ({rep['loaded']} loaded; removed: "
-                            + ', '.join(f"{k} {rep[k]}" for k in ('no_target', 'exact_dup', 'near_dup', 'failed_verify', 'contaminated')) + ')')
+                            + ', '.join(f"{k} {rep[k]}" for k in ('no_target', 'exact_dup', 'near_dup', 'failed_verify',
+                                                                    'contaminated')) + ')')
     sizes, kinds = {f: len(v) for f, v in by_family.items()}, {f: rep['kind'] for f, rep in report.items()}
     m = cfg.mix
-    inj_counts = mixture_counts({f: n for f, n in sizes.items() if kinds[f] == 'symbolic'}, kinds, 1.0, m.temperature, m.injection_total, m.max_repeat)
+    inj_counts = mixture_counts({f: n for f, n in sizes.items() if kinds[f] == 'symbolic'}, kinds, 1.0, m.temperature,
+                                m.injection_total, m.max_repeat)
     inf_counts = mixture_counts(sizes, kinds, m.symbolic_ratio, m.temperature, m.infusion_total, m.max_repeat)
     for f, rep in report.items(): rep['injection'], rep['infusion'] = inj_counts.get(f, 0), inf_counts.get(f, 0)
     injection = sample_mixture(by_family, inj_counts, m.seed)
@@ -429,8 +462,8 @@ def _verify_step(rows, names, families):
     return kept, gone
 
 # %% ../nbs/20_curation.ipynb #a55e9880
-REPORT_COLUMNS = ['family', 'kind', 'language', 'loaded', 'no_target', 'exact_dup', 'near_dup', 'failed_verify', 'contaminated',
-                  'kept', 'injection', 'infusion']
+REPORT_COLUMNS = ['family', 'kind', 'language', 'loaded', 'no_target', 'exact_dup', 'near_dup', 'failed_verify',
+                  'contaminated', 'kept', 'injection', 'infusion']
 
 def report_table(report:list[dict]) -> str:
     "The curation report as a Markdown table with a total row."
@@ -447,17 +480,24 @@ def plot_report(report:list[dict], path=None):
     x, w = np.arange(len(fams)), 0.2
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(fams)), 3.6))
     for i, s in enumerate(stages): ax.bar(x + (i - 1.5) * w, [r[s] for r in report], w, label=s)
-    ax.set_xticks(x, fams, rotation=30, ha='right'); ax.set_ylabel('rows'); ax.set_title('curation: rows per family')
-    ax.legend(frameon=False, ncol=4, fontsize=8); fig.tight_layout()
-    if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
+    ax.set_xticks(x, fams, rotation=30, ha='right')
+    ax.set_ylabel('rows')
+    ax.set_title('curation: rows per family')
+    ax.legend(frameon=False, ncol=4, fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
     return fig
 
 # %% ../nbs/20_curation.ipynb #b77c159a
-CURATED_FILES = ('injection.jsonl', 'infusion.jsonl', 'eval.jsonl', 'removed.jsonl', 'report.json', 'report.md', 'report.png')
+CURATED_FILES = ('injection.jsonl', 'infusion.jsonl', 'eval.jsonl', 'removed.jsonl', 'report.json', 'report.md',
+                 'report.png')
 
 def write_curated(cur:Curated, out_dir) -> Path:
     "Write `cur` to `out_dir` (each file atomically, the report last)."
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     for name in ('injection', 'infusion', 'eval', 'removed'): write_jsonl(out/f'{name}.jsonl', getattr(cur, name))
     plot_report(cur.report, out/'report.png')
     atomic_write_text(out/'report.md', report_table(cur.report) + '\n')
@@ -477,12 +517,15 @@ def load_curation_config(path=None, overrides:dict|None=None) -> CurationConfig:
 
 def curate_cli(argv:list[str]|None=None) -> Curated:
     "`symbol-llm curate --config FILE --out DIR [--quiet]`: curate and write the data and the report."
-    p = argparse.ArgumentParser(prog='symbol-llm curate', description='Collect, clean and mix symbolic and natural-language data.')
+    p = argparse.ArgumentParser(prog='symbol-llm curate',
+                                description='Collect, clean and mix symbolic and natural-language data.')
     p.add_argument('--config', help='YAML with the keys of CurationConfig (top level or under curation:)')
     p.add_argument('--out', required=True, help='folder to write injection/infusion/eval/removed JSONL and the report')
     p.add_argument('--quiet', action='store_true')
     args = p.parse_args(argv)
     cur = curate(load_curation_config(args.config), progress=not args.quiet)
     write_curated(cur, args.out)
-    if not args.quiet: print(report_table(cur.report)); print(f"wrote {', '.join(CURATED_FILES)} to {args.out}")
+    if not args.quiet:
+        print(report_table(cur.report))
+        print(f"wrote {', '.join(CURATED_FILES)} to {args.out}")
     return cur

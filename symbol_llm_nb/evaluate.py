@@ -56,7 +56,8 @@ def maj_at_k(groups:list[list[tuple]]) -> float:
 # %% ../nbs/16_evaluate.ipynb #c6b4c3f4
 def soft_reward_auc(scores:list[float], correct:list[bool]) -> float|None:
     "AUC of `scores` for separating correct from wrong samples (None when either class is empty)."
-    n_pos = sum(map(bool, correct)); n_neg = len(correct) - n_pos
+    n_pos = sum(map(bool, correct))
+    n_neg = len(correct) - n_pos
     if not n_pos or not n_neg: return None
     order = sorted(range(len(scores)), key=lambda i: scores[i])
     ranks, i = [0.0] * len(scores), 0

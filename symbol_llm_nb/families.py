@@ -132,8 +132,8 @@ register_family(Family('rules_nl', 'natural', 'english', 'natural', nl_prompt, w
 
 # %% ../nbs/15_families.ipynb #b975341c
 LOGIC_BENCHMARKS = {'proofwriter': 'logic/proofwriter_train_dev.jsonl', 'folio': 'logic/folio_train.jsonl',
-                    'prontoqa': 'logic/prontoqa_train.jsonl', 'logical_deduction': 'logic/logical_deduction_train.jsonl',
-                    'ar_lsat': 'logic/ar_lsat_train.jsonl'}
+                    'prontoqa': 'logic/prontoqa_train.jsonl',
+                    'logical_deduction': 'logic/logical_deduction_train.jsonl', 'ar_lsat': 'logic/ar_lsat_train.jsonl'}
 SHARED_FILES = {'gsm_nl': 'math/gsm_math_train.jsonl', 'miniwob': 'agent/miniwob_train.jsonl', **LOGIC_BENCHMARKS,
                 **{f'{name}_nl': path for name, path in LOGIC_BENCHMARKS.items()}}
 

@@ -90,7 +90,8 @@ def decode_batch(model, input_ids, attention_mask, # a left-padded batch, one ro
     if n > 1:                                                # copy each prompt's cache to its n samples
         logits, attention_mask, pos = (x.repeat_interleave(n, 0) for x in (logits, attention_mask, pos))
         for layer in cache.layers:
-            layer.keys, layer.values, layer.batch_size = layer.keys.repeat_interleave(n, 0), layer.values.repeat_interleave(n, 0), B
+            layer.keys, layer.values, layer.batch_size = (layer.keys.repeat_interleave(n, 0),
+                                                          layer.values.repeat_interleave(n, 0), B)
     mask = torch.zeros(B, P + max_new_tokens, dtype=attention_mask.dtype, device=dev)
     mask[:, :P] = attention_mask
     toks = torch.full((B, max_new_tokens), pad_id, dtype=torch.long, device=dev)
@@ -182,15 +183,17 @@ def vllm_available() -> bool:
     "Whether the optional vLLM extra is installed (checked without importing it)."
     return importlib.util.find_spec('vllm') is not None
 
-VLLM_MISSING = "generation backend 'vllm' needs the optional extra: pip install 'symbol_llm_nb[vllm]' (GPU machines; CPU: bench/vllm_cpu_env.sh)"
+VLLM_MISSING = ("generation backend 'vllm' needs the optional extra: pip install 'symbol_llm_nb[vllm]' "
+                "(GPU machines; CPU: bench/vllm_cpu_env.sh)")
 
 # %% ../nbs/03_generate.ipynb #5686e1d5
 def _vllm_sample(llm, prompt_ids, n, temperature, top_p, max_new_tokens, stop_ids, progress):
     "Run one `LLM.generate` in the child; per prompt, `n` (token ids, token log-probs) pairs."
     from vllm import SamplingParams
     greedy = temperature == 0
-    sp = SamplingParams(n=1 if greedy else n, temperature=0.0 if greedy else temperature, top_p=1.0 if greedy else top_p,
-                        max_tokens=max_new_tokens, stop_token_ids=list(stop_ids), logprobs=0,
+    sp = SamplingParams(n=1 if greedy else n, temperature=0.0 if greedy else temperature,
+                        top_p=1.0 if greedy else top_p, max_tokens=max_new_tokens,
+                        stop_token_ids=list(stop_ids), logprobs=0,
                         ignore_eos=False, skip_special_tokens=False, detokenize=False)
     outs = llm.generate([{'prompt_token_ids': ids} for ids in prompt_ids], sp, use_tqdm=progress)
     res = []
@@ -215,7 +218,8 @@ def _vllm_serve():
             else: res = _vllm_sample(llm, **arg)
             reply = ('ok', res)
         except Exception as e: reply = ('error', ' | '.join(f'{type(e).__name__}: {e}'.split('\n'))[:1000])
-        pickle.dump(reply, replies); replies.flush()
+        pickle.dump(reply, replies)
+        replies.flush()
 
 # %% ../nbs/03_generate.ipynb #52a3cf1a
 def _stop_ids_of(model_path, tok) -> list[int]:
@@ -228,12 +232,14 @@ def _stop_ids_of(model_path, tok) -> list[int]:
 
 # %% ../nbs/03_generate.ipynb #36098db5
 class VLLMGenerator(Generator):
-    "Sampling with vLLM in a child process; same candidates as `HFGenerator`; `close` ends the process and frees its GPU memory."
+    "vLLM sampling in a child process; same candidates as `HFGenerator`; `close` ends it and frees its GPU memory."
     def __init__(self, model_path, # checkpoint folder or hub id
                  dtype:str='bfloat16', # weights and activations ('float32' on CPU)
                  tensor_parallel_size:int=1, # GPUs one model is split over
-                 gpu_memory_utilization:float|None=None, # share of each GPU vLLM may take, weights + KV cache (None: vLLM's 0.9)
-                 seed:int|None=None, # the engine's sampling seed (None: drawn from torch's global RNG, so `torch.manual_seed` governs it)
+                 gpu_memory_utilization:float|None=None, # share of each GPU vLLM may take, weights + KV cache
+                                                         # (None: vLLM's 0.9)
+                 seed:int|None=None, # the engine's sampling seed
+                                     # (None: drawn from torch's global RNG, so `torch.manual_seed` governs it)
                  progress:bool=True, # vLLM's progress bar
                  **llm_kwargs): # more `vllm.LLM` arguments
         if not vllm_available(): raise ConfigError(VLLM_MISSING)
@@ -242,19 +248,24 @@ class VLLMGenerator(Generator):
         self.tok, self.progress = load_tokenizer(model_path), progress
         self.seed = int(torch.randint(2**31 - 1, ()).item()) if seed is None else seed
         self.stop_ids = _stop_ids_of(model_path, self.tok)
-        self.proc = subprocess.Popen([sys.executable, '-c', 'from symbol_llm_nb.generate import _vllm_serve; _vllm_serve()'],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={'VLLM_ENABLE_V1_MULTIPROCESSING': '0', **os.environ})
+        self.proc = subprocess.Popen([sys.executable, '-c',
+                                      'from symbol_llm_nb.generate import _vllm_serve; _vllm_serve()'],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env={'VLLM_ENABLE_V1_MULTIPROCESSING': '0', **os.environ})
         self._ask('init', dict(model=str(model_path), tokenizer=str(model_path), dtype=dtype, seed=self.seed,
                                tensor_parallel_size=tensor_parallel_size, logprobs_mode='raw_logprobs', **llm_kwargs,
-                               **({} if gpu_memory_utilization is None else {'gpu_memory_utilization': gpu_memory_utilization})))
+                               **({} if gpu_memory_utilization is None
+                                  else {'gpu_memory_utilization': gpu_memory_utilization})))
 
     def _ask(self, cmd, arg):
         if self.proc is None: raise RuntimeError('this VLLMGenerator is closed')
         try:
-            pickle.dump((cmd, arg), self.proc.stdin); self.proc.stdin.flush()
+            pickle.dump((cmd, arg), self.proc.stdin)
+            self.proc.stdin.flush()
             status, value = pickle.load(self.proc.stdout)
         except (EOFError, BrokenPipeError):
-            rc = self.proc.wait(); self.proc = None
+            rc = self.proc.wait()
+            self.proc = None
             raise RuntimeError(f'the vLLM process ended with exit code {rc} (its log is on stderr)') from None
         if status == 'error':
             if cmd == 'init': self.close()
@@ -309,7 +320,8 @@ def make_generator(backend:str, # 'hf' (transformers) or 'vllm'
     free_accelerator_memory()  # what the last training step left behind
     if backend == 'hf':
         if tensor_parallel_size != 1 or vllm_options:
-            raise ConfigError(f"tensor_parallel_size/{', '.join(vllm_options) or 'options'} apply to the 'vllm' backend only, not 'hf'")
+            raise ConfigError(f"tensor_parallel_size/{', '.join(vllm_options) or 'options'} "
+                              f"apply to the 'vllm' backend only, not 'hf'")
         from symbol_llm_nb.models import load_model, load_tokenizer
         return HFGenerator(load_model(model_path, dtype), load_tokenizer(model_path), batch_size, progress)
     if backend == 'vllm':

@@ -41,7 +41,8 @@ def build_tokenizer(texts:Iterable[str], vocab_size:int=1024, save_dir=None,
 # %% ../nbs/02_models.ipynb #5df1ecf9
 def chat_prompt(tokenizer, user:str) -> str:
     "The prompt text for user message `user`, ending with the assistant turn's opening."
-    return tokenizer.apply_chat_template([{'role': 'user', 'content': user}], tokenize=False, add_generation_prompt=True)
+    return tokenizer.apply_chat_template([{'role': 'user', 'content': user}], tokenize=False,
+                                         add_generation_prompt=True)
 
 # %% ../nbs/02_models.ipynb #84cf5c80
 @dataclass
@@ -67,7 +68,9 @@ def build_tiny_model(tokenizer, cfg:TinyModelConfig=TinyModelConfig(), seed:int=
     model = LlamaForCausalLM(conf)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
-    if save_dir is not None: model.save_pretrained(save_dir); tokenizer.save_pretrained(save_dir)
+    if save_dir is not None:
+        model.save_pretrained(save_dir)
+        tokenizer.save_pretrained(save_dir)
     return model
 
 # %% ../nbs/02_models.ipynb #b0094cbc

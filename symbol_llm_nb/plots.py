@@ -35,7 +35,8 @@ def plot_accuracy(rows:list[dict], path=None, title:str='Held-out accuracy'):
     if len(fams) > 1:
         for f in fams: ax.plot(its, [r.get(f'eval_accuracy_{f}') for r in rows], '.--', label=f)
     ax.set(xlabel='iteration (0 = seed model)', ylabel='accuracy', ylim=(0, 1), title=title, xticks=its)
-    ax.grid(alpha=.3); ax.legend(loc='lower right', fontsize=8)
+    ax.grid(alpha=.3)
+    ax.legend(loc='lower right', fontsize=8)
     return _save(fig, path)
 
 # %% ../nbs/50_analysis.ipynb #1c9c7204
@@ -49,7 +50,8 @@ def plot_kept(rows:list[dict], path=None):
     ax.plot(its, [r.get('pool_programs', 0) for r in rows], 'o-', color='tab:green', label='pool programs')
     ax.plot(its, [r.get('pool_tasks', 0) for r in rows], 's--', color='tab:blue', label='tasks with a program')
     ax.set(xlabel='iteration', ylabel='count', title='Kept programs', xticks=its)
-    ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax.grid(alpha=.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 # %% ../nbs/50_analysis.ipynb #4d6be055
@@ -59,11 +61,13 @@ def plot_pools(rows:list[dict], path=None):
     rows = [r for r in rows if r['iteration'] > 0]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     its = [r['iteration'] for r in rows]
-    ax.plot(its, [r.get('pool_pos', r.get('pool_programs', 0)) for r in rows], 'o-', color='tab:green', label='positives')
+    ax.plot(its, [r.get('pool_pos', r.get('pool_programs', 0)) for r in rows], 'o-', color='tab:green',
+            label='positives')
     ax.plot(its, [r.get('pool_neg', 0) for r in rows], 's-', color='tab:red', label='negatives')
     ax.set_yscale('symlog', linthresh=10)  # negatives outnumber positives by far in a weak model's pools
     ax.set(xlabel='iteration', ylabel='distinct programs (log scale)', title='Pool growth', xticks=its)
-    ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax.grid(alpha=.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 def plot_refine_gain(rows:list[dict], path=None):
@@ -98,7 +102,8 @@ def plot_soft_reward(iter_dir, path=None):
     ax.hist(wrong, bins=bins, range=rng, alpha=.6, color='tab:red', label=f'wrong ({len(wrong)})', density=True)
     ax.hist(right, bins=bins, range=rng, alpha=.6, color='tab:green', label=f'correct ({len(right)})', density=True)
     ax.set(xlabel='soft reward (mean token log-prob)', ylabel='density', title=f'Soft reward, {Path(iter_dir).name}')
-    ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax.grid(alpha=.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 # %% ../nbs/50_analysis.ipynb #db928827
@@ -123,16 +128,20 @@ def plot_run(run_dir) -> list[Path]:
     "Write the plots of the run in `run_dir` to `run_dir/plots/`; return their paths."
     run_dir = Path(run_dir)
     rows = read_jsonl(run_dir/'metrics.jsonl', required=['iteration', 'eval_accuracy'])
-    out = run_dir/'plots'; out.mkdir(exist_ok=True)
+    out = run_dir/'plots'
+    out.mkdir(exist_ok=True)
     todo = [('accuracy', lambda p: plot_accuracy(rows, p)), ('kept', lambda p: plot_kept(rows, p)),
             ('pools', lambda p: plot_pools(rows, p)), ('families', lambda p: plot_families(rows, p))]
-    if any(r.get('refine_gain') is not None for r in rows): todo.append(('refine_gain', lambda p: plot_refine_gain(rows, p)))
+    if any(r.get('refine_gain') is not None for r in rows):
+        todo.append(('refine_gain', lambda p: plot_refine_gain(rows, p)))
     last = _last_iter_with_samples(run_dir)
     if last is not None: todo.append(('soft_reward', lambda p: plot_soft_reward(last, p)))
     import matplotlib.pyplot as plt
     paths = []
     for name, draw in todo:
-        paths.append(out/f'{name}.png'); draw(paths[-1]); plt.close('all')
+        paths.append(out/f'{name}.png')
+        draw(paths[-1])
+        plt.close('all')
     return paths
 
 # %% ../nbs/50_analysis.ipynb #fcde75f0
@@ -147,8 +156,10 @@ def summarise_runs(run_dirs:list, metric:str='eval_accuracy') -> dict[str, dict[
     values = {}
     for d in run_dirs:
         for r in read_jsonl(Path(d)/'metrics.jsonl', required=['iteration']):
-            if r.get(metric) is not None: values.setdefault(run_label(d), {}).setdefault(r['iteration'], []).append(r[metric])
-    return {g: {i: (statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v)) for i, v in sorted(its.items())}
+            if r.get(metric) is not None:
+                values.setdefault(run_label(d), {}).setdefault(r['iteration'], []).append(r[metric])
+    return {g: {i: (statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v))
+                for i, v in sorted(its.items())}
             for g, its in values.items()}
 
 # %% ../nbs/50_analysis.ipynb #51dd1f0d
@@ -156,7 +167,8 @@ def results_table(run_dirs:list, metric:str='eval_accuracy', digits:int=3):
     "A pandas DataFrame: one row per group, one column per iteration, cells 'mean ± std (n)'."
     import pandas as pd
     summary = summarise_runs(run_dirs, metric)
-    cells = {g: {i: f"{m:.{digits}f} ± {s:.{digits}f}" + (f" ({n})" if n != 1 else '') for i, (m, s, n) in its.items()} for g, its in summary.items()}
+    cells = {g: {i: f"{m:.{digits}f} ± {s:.{digits}f}" + (f" ({n})" if n != 1 else '') for i, (m, s, n) in its.items()}
+             for g, its in summary.items()}
     df = pd.DataFrame.from_dict(cells, orient='index')
     df.columns = [f'iter {i}' for i in df.columns]
     return df.rename_axis(metric)
@@ -170,11 +182,13 @@ def compare_runs(run_dirs:list, path=None, metric:str='eval_accuracy'):
         x, m = list(its), [v[0] for v in its.values()]
         n = max(v[2] for v in its.values())
         line, = ax.plot(x, m, 'o-', label=f'{g} (n={n})')
-        ax.fill_between(x, [a - v[1] for a, v in zip(m, its.values())], [a + v[1] for a, v in zip(m, its.values())], color=line.get_color(), alpha=.15)
-    ax.set(xlabel='iteration (0 = seed model)', ylabel=metric.replace('_', ' '), title=f'{metric.replace("_", " ")} per preset',
-           xticks=sorted({i for its in summary.values() for i in its}))
+        ax.fill_between(x, [a - v[1] for a, v in zip(m, its.values())], [a + v[1] for a, v in zip(m, its.values())],
+                        color=line.get_color(), alpha=.15)
+    ax.set(xlabel='iteration (0 = seed model)', ylabel=metric.replace('_', ' '),
+           title=f'{metric.replace("_", " ")} per preset', xticks=sorted({i for its in summary.values() for i in its}))
     if metric.startswith('eval_accuracy'): ax.set_ylim(0, 1)
-    ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax.grid(alpha=.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 # %% ../nbs/50_analysis.ipynb #068a8e4c
@@ -192,10 +206,11 @@ def run_times(run_dirs:list):
         steps = (json.loads((d/'manifest.json').read_text())['steps'] if (d/'manifest.json').exists() else {})
         cfg = yaml.safe_load((d/'config.yaml').read_text()) if (d/'config.yaml').exists() else {}
         first = rows[0]
-        seed_s = (sum(_step_seconds(steps, k) for k in ('base', 'warmup', 'pretrain')) + (first.get('time_train_s') or 0)
-                  + (first.get('time_eval_s') or 0))
+        seed_s = (sum(_step_seconds(steps, k) for k in ('base', 'warmup', 'pretrain'))
+                  + (first.get('time_train_s') or 0) + (first.get('time_eval_s') or 0))
         out[d.name] = {'group': run_label(d), 'seed': (cfg or {}).get('seed'), 'iterations': rows[-1]['iteration'],
-                       'seed_model_s': round(seed_s), 'shared_seed_model': any('shared_from' in v for v in steps.values()),
+                       'seed_model_s': round(seed_s),
+                       'shared_seed_model': any('shared_from' in v for v in steps.values()),
                        'selftrain_s': round(sum(r.get('time_iteration_s') or 0 for r in rows[1:])),
                        'accuracy_first': first.get('eval_accuracy'), 'accuracy_last': rows[-1].get('eval_accuracy')}
     return pd.DataFrame.from_dict(out, orient='index').rename_axis('run')

@@ -135,25 +135,32 @@ def check_config(cfg:SelfTrainConfig):
 
 # %% ../nbs/30_selftrain.ipynb #8885a179
 _RFT = {'refine': {'enabled': False},
-        'loop': {'explore_rule': 'fixed', 'pool_scope': 'all', 'soft_reward_ranking': True, 'repair_pairs': False, 'rationalise': False},
+        'loop': {'explore_rule': 'fixed', 'pool_scope': 'all', 'soft_reward_ranking': True, 'repair_pairs': False,
+                 'rationalise': False},
         'preference': {'method': 'none'}}
 _ENVISIONS = merge_dicts(_RFT, {'refine': {'enabled': True, 'only_failed': False, 'feedback': 'env'},
-                                'loop': {'explore_rule': 'envisions', 'repair_pairs': True}, 'preference': {'method': 'dpo'}})
+                                'loop': {'explore_rule': 'envisions', 'repair_pairs': True},
+                                'preference': {'method': 'dpo'}})
 
 PRESETS = {  # name -> (one-line description, overlay)
     'rft': ("rejection-sampling fine-tuning: sample K, keep verified programs, SFT (the default loop)", _RFT),
-    'star': ("STaR: latest round's programs only, plus rationalisation (failed tasks retried with the gold answer as a hint)",
+    'star': ("STaR: latest round's programs only, plus rationalisation "
+             "(failed tasks retried with the gold answer as a hint)",
              merge_dicts(_RFT, {'loop': {'rationalise': True, 'pool_scope': 'latest'}})),
-    'restem': ("ReST-EM: latest round's verified samples only, up to 10 per task", merge_dicts(_RFT, {'loop': {'pool_scope': 'latest', 'max_per_task': 10}})),
-    'envisions': ("ENVISIONS full: refine with env feedback, soft-reward pools, explore + repair pairs, DPO+SFT on (pos, neg)", _ENVISIONS),
+    'restem': ("ReST-EM: latest round's verified samples only, up to 10 per task",
+               merge_dicts(_RFT, {'loop': {'pool_scope': 'latest', 'max_per_task': 10}})),
+    'envisions': ("ENVISIONS full: refine with env feedback, soft-reward pools, explore + repair pairs, "
+                  "DPO+SFT on (pos, neg)", _ENVISIONS),
     'envisions_ref': ("ENVISIONS as released: refine sees task + program only, no preference stage",
                       merge_dicts(_ENVISIONS, {'refine': {'feedback': 'none'}, 'preference': {'method': 'none'}})),
     'no_refine': ("envisions without self-refinement", merge_dicts(_ENVISIONS, {'refine': {'enabled': False}})),
     'no_repair_pairs': ("envisions without repair pairs", merge_dicts(_ENVISIONS, {'loop': {'repair_pairs': False}})),
-    'no_soft_reward': ("envisions with pools in random order instead of by soft reward", merge_dicts(_ENVISIONS, {'loop': {'soft_reward_ranking': False}})),
+    'no_soft_reward': ("envisions with pools in random order instead of by soft reward",
+                       merge_dicts(_ENVISIONS, {'loop': {'soft_reward_ranking': False}})),
     'no_negatives': ("envisions without anything learnt from negatives (no repair pairs, no DPO)",
                      merge_dicts(_ENVISIONS, {'loop': {'repair_pairs': False}, 'preference': {'method': 'none'}})),
-    'continue_training': ("envisions, each round continuing from the previous model instead of restarting", merge_dicts(_ENVISIONS, {'loop': {'init_from': 'previous'}})),
+    'continue_training': ("envisions, each round continuing from the previous model instead of restarting",
+                          merge_dicts(_ENVISIONS, {'loop': {'init_from': 'previous'}})),
 }
 
 def preset_overlay(name:str) -> dict:
@@ -175,7 +182,8 @@ def load_selftrain_config(path=None, # YAML recipe (optional)
 # %% ../nbs/30_selftrain.ipynb #e3cce708
 def _generated(name:str, cfg:DataConfig) -> dict[str, list[Task]]:
     "The splits of family `name`, from its generator."
-    if name not in FAMILIES: raise ConfigError(f"data.families: unknown family '{name}' (registered: {', '.join(FAMILIES)})")
+    if name not in FAMILIES:
+        raise ConfigError(f"data.families: unknown family '{name}' (registered: {', '.join(FAMILIES)})")
     fam = get_family(name)
     if fam.splits is None:
         known = ', '.join(f for f, spec in FAMILIES.items() if spec.splits)
@@ -337,7 +345,8 @@ def training_rows(tokenizer, tasks:dict[str, Task], selection:dict, seed_tasks:l
 
 def preference_rows(tokenizer, tasks:dict[str, Task], selection:dict) -> list[dict]:
     "Preference rows: the task prompt, a positive as `chosen`, a negative as `rejected`."
-    return [{'prompt': chat_prompt(tokenizer, task_prompt(tasks[p.task_id])), 'chosen': p.program, 'rejected': n.program}
+    return [{'prompt': chat_prompt(tokenizer, task_prompt(tasks[p.task_id])), 'chosen': p.program,
+             'rejected': n.program}
             for p, n in selection['preference']]
 
 # %% ../nbs/30_selftrain.ipynb #02851ec8
@@ -349,7 +358,8 @@ def _prepare(rd:RunDir, cfg:SelfTrainConfig, splits:dict|None, progress:bool):
     rd.step('data', write_data)
     splits = {k: read_records(Task, rd.path/'data'/f'{k}.jsonl') for k in ('seed', 'train', 'eval')}
     if cfg.model.name_or_path: return splits, Path(cfg.model.name_or_path)
-    return splits, build_base(rd, splits, cfg.model.tiny, cfg.model.recipe, cfg.seed, cfg.data.label_sentences, progress)
+    return splits, build_base(rd, splits, cfg.model.tiny, cfg.model.recipe, cfg.seed, cfg.data.label_sentences,
+                              progress)
 
 # %% ../nbs/30_selftrain.ipynb #c4441a12
 def _generator(cfg, model_path, progress):
@@ -382,7 +392,8 @@ def _train_and_eval(rd, cfg, i, start_from, rows, eval_tasks, row, progress, pre
     def evaluation():
         t0 = time.time()
         gen = _generator(cfg, d/'model', progress)
-        metrics, eval_rows = evaluate_greedy(gen, eval_tasks, cfg.sample.max_new_tokens, cfg.env.timeout, cfg.env.workers)
+        metrics, eval_rows = evaluate_greedy(gen, eval_tasks, cfg.sample.max_new_tokens, cfg.env.timeout,
+                                             cfg.env.workers)
         gen.close()
         write_jsonl(d/'eval.jsonl', eval_rows)
         out = _metrics_row(rd, cfg, i, row, bool(pref_rows), metrics)
@@ -428,7 +439,7 @@ _SECOND_PASS = {'refine': ('refined.jsonl', 'refine_feedback.jsonl', 1),
                 'rationalise': ('rationalised.jsonl', 'rationalise_feedback.jsonl', 2)}
 
 def _second_pass(rd, cfg, i, tasks, name, jobs, n, temperature, top_p, max_new_tokens, progress) -> list[tuple]:
-    "Steps `iter_i/<name>` and `iter_i/<name>_verify` for `jobs` (parent, task id, message): (parent, candidate, feedback)."
+    "Steps `iter_i/<name>`, `iter_i/<name>_verify` on `jobs` (parent, task id, message): (parent, candidate, feedback)."
     d = rd.iter_dir(i)
     cand_file, fb_file, offset = _SECOND_PASS[name]
     def sample():
@@ -491,7 +502,7 @@ def _iteration_row(rd, i, cands, fbs, pool, selection, second) -> dict:
 
 # %% ../nbs/30_selftrain.ipynb #425ee3ba
 def _second_passes(rd, cfg, i, tasks, cands, fbs, progress):
-    "Refinement and rationalisation (where switched on), merged into the candidates: (candidates, feedback, what each fixed)."
+    "Refinement and rationalisation (if on), merged into the candidates: (candidates, feedback, what each fixed)."
     merged, merged_fbs, second = cands, fbs, {}
     if cfg.refine.enabled:
         r = cfg.refine
@@ -511,7 +522,8 @@ def _update_pool_step(rd, cfg, i, tasks, merged, merged_fbs) -> list[PoolEntry]:
     "Step `iter_i/pool`: the previous pool with this iteration's programs added."
     d, prev = rd.iter_dir(i), rd.iter_dir(i-1)/'pool.jsonl'
     def update():
-        cite = cfg.loop.require_citations and not cfg.data.train_file  # the embedded tasks' programs cite their questions
+        # the embedded tasks' programs cite their questions
+        cite = cfg.loop.require_citations and not cfg.data.train_file
         questions = {c.task_id: tasks[c.task_id].question for c in merged} if cite else None
         pool, added = update_pool(read_records(PoolEntry, prev) if prev.exists() else [], merged, merged_fbs, questions)
         write_jsonl(d/'pool.jsonl', pool)
@@ -558,12 +570,13 @@ def run_selftrain(cfg:SelfTrainConfig, run_dir, progress:bool=True) -> list[dict
     return read_jsonl(rd.path/'metrics.jsonl')
 
 # %% ../nbs/30_selftrain.ipynb #edecd239
-SEED_MODEL_SECTIONS = ('seed', 'data', 'model', 'seed_sft', 'sample', 'env')  # what steps data, base, pretrain and iteration 0 read
+# what steps data, base, pretrain and iteration 0 read
+SEED_MODEL_SECTIONS = ('seed', 'data', 'model', 'seed_sft', 'sample', 'env')
 
 def share_seed_model(src, # a run directory whose iteration 0 is finished
                      dst, # a new run directory (no steps done yet)
                      cfg:SelfTrainConfig): # the config `dst` will run with
-    "Start run `dst` from the seed model of run `src`: copy its steps up to iteration 0 (same seed-model config required)."
+    "Start run `dst` from run `src`'s seed model: copy its steps up to iteration 0 (same seed-model config required)."
     src, dst = Path(src), Path(dst)
     s_rd = RunDir(src) if (src/'manifest.json').exists() else None
     if s_rd is None or not s_rd.done('iter_000/eval'):
@@ -572,9 +585,12 @@ def share_seed_model(src, # a run directory whose iteration 0 is finished
         raise ConfigError(f"{dst} has already started; share a seed model only into a new run directory")
     theirs, ours = config_to_dict(load_config(SelfTrainConfig, src/'config.yaml')), config_to_dict(cfg)
     differ = [k for k in SEED_MODEL_SECTIONS if theirs[k] != ours[k]]
-    if differ: raise ConfigError(f"{src} was trained with other {', '.join(differ)} settings; its seed model is not this run's")
+    if differ:
+        raise ConfigError(f"{src} was trained with other {', '.join(differ)} settings; "
+                          f"its seed model is not this run's")
     dst.mkdir(parents=True, exist_ok=True)
-    steps = [k for k in s_rd.manifest['steps'] if k in ('data', 'base', 'warmup', 'pretrain') or k.startswith('iter_000/')]
+    steps = [k for k in s_rd.manifest['steps']
+             if k in ('data', 'base', 'warmup', 'pretrain') or k.startswith('iter_000/')]
     for name in ('data', 'base', 'warm', 'pretrained', 'iter_000'):
         if (src/name).exists(): shutil.copytree(src/name, dst/name, dirs_exist_ok=True)
     write_jsonl(dst/'metrics.jsonl', [r for r in read_jsonl(src/'metrics.jsonl') if r['iteration'] == 0])

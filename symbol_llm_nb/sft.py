@@ -27,7 +27,8 @@ def curated_rows(tokenizer, rows:list[dict]) -> list[dict]:
 class SFTModelConfig:
     "The model a recipe starts from."
     name_or_path: str|None = None  # local folder or hub id; None builds a tiny model from the curated data
-    tiny: TinyModelConfig = field(default_factory=lambda: TinyModelConfig(hidden_size=128, num_layers=4, num_heads=4, intermediate_size=256))
+    tiny: TinyModelConfig = field(default_factory=lambda: TinyModelConfig(hidden_size=128, num_layers=4, num_heads=4,
+                                                                          intermediate_size=256))
 
 @dataclass
 class SFTEvalConfig:
@@ -62,7 +63,8 @@ def _check_recipe(cfg:SFTRecipe):
         t = getattr(cfg, s)
         if t.epochs <= 0 and t.max_steps <= 0: raise ConfigError(f"{s}.epochs must be > 0")
         if t.batch_size < 1: raise ConfigError(f"{s}.batch_size must be >= 1")
-    if cfg.data_dir is not None and not Path(cfg.data_dir).is_dir(): raise ConfigError(f"data_dir {cfg.data_dir}: no such folder")
+    if cfg.data_dir is not None and not Path(cfg.data_dir).is_dir():
+        raise ConfigError(f"data_dir {cfg.data_dir}: no such folder")
 
 def _write_config(out:Path, cfg:SFTRecipe):
     pin_config(out, cfg, what='recipe', hint='use another output_dir')
@@ -77,18 +79,21 @@ def base_model_path(cfg:SFTRecipe) -> Path:
 
 # %% ../nbs/21_sft.ipynb #34625033
 def prepare_run(cfg:SFTRecipe, progress:bool=True) -> Path:
-    "Check the recipe, write config.yaml, curate the data and build the base model where needed; return the data folder."
+    "Check the recipe, write config.yaml, curate the data, build the base model where needed; return the data folder."
     _check_recipe(cfg)
-    out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
     _write_config(out, cfg)
     data = data_folder(cfg)
     if not (data/'report.json').exists():
-        if cfg.data_dir: raise DataError("not a curation folder (no report.json; write one with `symbol-llm curate`)", data)
+        if cfg.data_dir:
+            raise DataError("not a curation folder (no report.json; write one with `symbol-llm curate`)", data)
         write_curated(curate(cfg.curation, progress=progress), data)
     for s in STAGES: read_curated(data, s)
     base = base_model_path(cfg)
     if not cfg.model.name_or_path and not (base/'config.json').exists():
-        texts = [r[k] for s in ('injection', 'infusion', 'eval') for r in read_jsonl(data/f'{s}.jsonl') for k in ('prompt', 'completion')]
+        texts = [r[k] for s in ('injection', 'infusion', 'eval') for r in read_jsonl(data/f'{s}.jsonl')
+                 for k in ('prompt', 'completion')]
         tok = build_tokenizer(texts, cfg.model.tiny.vocab_size)
         tmp = base.with_name('base.tmp')
         build_tiny_model(tok, cfg.model.tiny, seed=cfg.seed, save_dir=tmp)
@@ -139,7 +144,8 @@ def run_stage(cfg:SFTRecipe, stage:str, progress:bool=True) -> dict:
                           f"({start} is missing)")
     rows = curated_rows(load_tokenizer(start), read_curated(data, stage))
     t0 = time.time()
-    stats = {'stage': stage, 'start_from': str(start), **train_sft(start, rows, out/'model', getattr(cfg, stage), progress)}
+    stats = {'stage': stage, 'start_from': str(start),
+             **train_sft(start, rows, out/'model', getattr(cfg, stage), progress)}
     stats['time_s'] = round(time.time() - t0, 1)
     if state.is_main_process:
         if cfg.eval.enabled:
@@ -155,8 +161,10 @@ def run_sft(cfg:SFTRecipe, stages=STAGES, progress:bool=True) -> dict[str, dict]
 
 # %% ../nbs/21_sft.ipynb #faacb978
 def sft_cli(argv:list[str]|None=None) -> dict:
-    "`symbol-llm sft --config FILE [--stage injection|infusion] [--output-dir DIR] [--quiet]`: run Symbol-LLM SFT stages."
-    p = argparse.ArgumentParser(prog='symbol-llm sft', description="Symbol-LLM two-stage SFT: injection (symbolic data), then infusion (symbolic + natural language).")
+    "`symbol-llm sft --config FILE [--stage injection|infusion] [--output-dir DIR] [--quiet]`: run Symbol-LLM SFT."
+    p = argparse.ArgumentParser(prog='symbol-llm sft',
+                                description="Symbol-LLM two-stage SFT: injection (symbolic data), "
+                                            "then infusion (symbolic + natural language).")
     p.add_argument('--config', help='YAML recipe (keys of SFTRecipe); default: the built-in tiny recipe')
     p.add_argument('--stage', choices=STAGES, help='run one stage (default: injection then infusion)')
     p.add_argument('--output-dir', help="override the recipe's output_dir")
@@ -168,7 +176,8 @@ def sft_cli(argv:list[str]|None=None) -> dict:
     if not args.quiet and _state().is_main_process:
         for s, st in out.items():
             acc = ', '.join(f"{f} {a:.3f}" for f, a in st.get('accuracy', {}).items())
-            print(f"{s}: {st['train_steps']} steps, loss {st['train_loss']:.3f}, {st['time_s']}s" + (f"; accuracy {acc}" if acc else ''))
+            print(f"{s}: {st['train_steps']} steps, loss {st['train_loss']:.3f}, {st['time_s']}s"
+                  + (f"; accuracy {acc}" if acc else ''))
     return out
 
 def main(argv:list[str]|None=None):

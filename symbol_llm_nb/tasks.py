@@ -55,32 +55,44 @@ def arith_problem(rng:random.Random, n_ops:int|None=None, max_distractors:int=2)
     if has_start:
         a, b = rng.randint(2, 9), rng.randint(2, 12)
         steps.append((f"{name} has {a} {rng.choice(CONTAINERS)} holding {b} {obj} each.",
-                      [f"has = {a}", f"holding = {b}", "total = has * holding"])); total = a * b; nums += [a, b]
+                      [f"has = {a}", f"holding = {b}", "total = has * holding"]))
+        total = a * b
+        nums += [a, b]
     else:
         total = rng.randint(5, 40)
-        steps.append((f"{name} has {total} {obj}.", [f"has = {total}", "total = has"])); nums.append(total)
+        steps.append((f"{name} has {total} {obj}.", [f"has = {total}", "total = has"]))
+        nums.append(total)
     adds, subs = rng.sample(ADD, len(ADD)), rng.sample(SUB, len(SUB))
     for _ in range(n_changes):
         inter.append(total)
         if rng.random() < 0.5 or total < 4:
-            (key, tpl), n = adds.pop(), rng.randint(2, 20); total += n; op = '+'
+            (key, tpl), n = adds.pop(), rng.randint(2, 20)
+            total += n
+            op = '+'
         else:
-            (key, tpl), n = subs.pop(), rng.randint(1, total - 2); total -= n; op = '-'
-        steps.append((_say(tpl, name, pron, other, obj, n), [f"{key} = {n}", f"total = total {op} {key}"])); nums.append(n)
+            (key, tpl), n = subs.pop(), rng.randint(1, total - 2)
+            total -= n
+            op = '-'
+        steps.append((_say(tpl, name, pron, other, obj, n), [f"{key} = {n}", f"total = total {op} {key}"]))
+        nums.append(n)
     if has_end:
         inter.append(total)
         if rng.random() < 0.5 and any(total % k == 0 for k in range(2, 10)):
             k = rng.choice([k for k in range(2, 10) if total % k == 0])
-            steps.append((f"{pron.capitalize()} shares them equally among {k} friends.", [f"among = {k}", "total = total / among"]))
-            q = f"How many {obj} does each friend get?"; total //= k
+            steps.append((f"{pron.capitalize()} shares them equally among {k} friends.",
+                          [f"among = {k}", "total = total / among"]))
+            q = f"How many {obj} does each friend get?"
+            total //= k
         else:
             k = rng.randint(2, 9)
             steps.append((f"Each one is worth {k} dollars.", [f"worth = {k}", "total = total * worth"]))
-            q = f"How many dollars are they worth in total?"; total *= k
+            q = f"How many dollars are they worth in total?"
+            total *= k
         nums.append(k)
     else: q = f"How many {obj} does {name} have now?"
     for tpl in rng.sample(DISTRACTORS, rng.randint(0, max_distractors)):
-        n = rng.randint(2, 60); nums.append(n)
+        n = rng.randint(2, 60)
+        nums.append(n)
         steps.insert(rng.randint(1, len(steps)), (_say(tpl, name, pron, other, obj, n), []))
     steps.append((q, ["return total"]))
     program = "def solution():\n" + '\n'.join(f"    # {s}" + ''.join(f"\n    {l}" for l in ls) for s, ls in steps)
@@ -100,13 +112,16 @@ def arith_tasks(n:int, seed:int, prefix:str='arith', exclude:set|None=None, max_
         out.append(Task(f"{prefix}-{len(out)}", 'arith', p.question, float(p.answer), p.program, {'n_ops': p.n_ops}))
     return out
 
-def arith_splits(n_seed:int=40, n_train:int=2000, n_eval:int=200, seed:int=0, max_distractors:int=2) -> dict[str, list[Task]]:
+def arith_splits(n_seed:int=40, n_train:int=2000, n_eval:int=200, seed:int=0,
+                 max_distractors:int=2) -> dict[str, list[Task]]:
     "Disjoint `seed` (labelled), `train` (answers only) and `eval` splits from one distribution."
     allt = arith_tasks(n_seed + n_train + n_eval, seed, max_distractors=max_distractors)
     seed_s, train, ev = allt[:n_seed], allt[n_seed:n_seed+n_train], allt[n_seed+n_train:]
-    rename = lambda ts, name, keep_prog: [Task(f"{name}-{i}", t.family, t.question, t.answer, t.program if keep_prog else None, t.meta)
+    rename = lambda ts, name, keep_prog: [Task(f"{name}-{i}", t.family, t.question, t.answer,
+                                               t.program if keep_prog else None, t.meta)
                                           for i, t in enumerate(ts)]
-    return {'seed': rename(seed_s, 'seed', True), 'train': rename(train, 'train', False), 'eval': rename(ev, 'eval', False)}
+    return {'seed': rename(seed_s, 'seed', True), 'train': rename(train, 'train', False),
+            'eval': rename(ev, 'eval', False)}
 
 # %% ../nbs/01_tasks.ipynb #5fbfe7c0
 ARITH_INSTRUCTION = 'Write a Python function solution() that returns the answer.'

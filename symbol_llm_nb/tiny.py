@@ -28,7 +28,8 @@ def sentences(text:str) -> list[str]:
 def label_sentences(task:Task) -> Task:
     "`task` with each sentence of its question labelled (a), (b), ... and its program's comments citing the labels."
     sents = sentences(task.question)
-    if len(sents) > len(_LABELS): raise DataError(f"task {task.id}: {len(sents)} sentences, more than the 26 labels a-z")
+    if len(sents) > len(_LABELS):
+        raise DataError(f"task {task.id}: {len(sents)} sentences, more than the 26 labels a-z")
     labelled = {s: f"{label} {s}" for label, s in zip(_LABELS, sents)}
     program = task.program
     if program:
@@ -74,7 +75,8 @@ class TinyRecipe:
     "How a model built from scratch learns to copy from its context before it sees a program."
     warmup: CopyWarmupConfig = field(default_factory=CopyWarmupConfig)  # the copy warm-up (steps 0: none)
     recall: TrainConfig = field(default_factory=_recall_config)  # recall pretraining (epochs 0: none); seed: the run's
-    family_indent: bool = True     # recall comments indented as each family's seed programs indent theirs (else 4 spaces)
+    # recall comments indented as each family's seed programs indent theirs (else 4 spaces)
+    family_indent: bool = True
     seed_programs: bool = True     # the labelled seed programs join the recall rows
 
 def build_base(rd:RunDir, # the run directory (steps base, warmup, pretrain)

@@ -74,7 +74,7 @@ def _last_checkpoint(logs_dir:Path) -> str|None:
 
 # %% ../nbs/04_train.ipynb #facd4032
 def _max_steps(cfg:TrainConfig, n_rows:int) -> int:
-    "`cfg.max_steps`, or `cfg.min_steps` when `cfg.epochs` over `n_rows` rows would take fewer steps (-1: epochs decide)."
+    "`cfg.max_steps`, or `cfg.min_steps` when `cfg.epochs` over `n_rows` rows take fewer steps (-1: epochs decide)."
     if cfg.max_steps > 0 or cfg.min_steps <= 0 or cfg.packing: return cfg.max_steps
     per_step = cfg.batch_size * cfg.grad_accum * int(os.environ.get('WORLD_SIZE', '1'))
     return cfg.min_steps if math.ceil(cfg.epochs * math.ceil(n_rows / per_step)) < cfg.min_steps else -1
@@ -106,7 +106,8 @@ def _micro_batch_trainer(base, n:int):
             if len(parts) == 1 or num_items_in_batch is None:
                 return super().training_step(model, inputs, num_items_in_batch, *args, **kwargs)
             loss = 0
-            for i, part in enumerate(parts):            # DDP: gradients are averaged across ranks once, after the last part
+            # DDP: gradients are averaged across ranks once, after the last part
+            for i, part in enumerate(parts):
                 sync = contextlib.nullcontext() if i == len(parts) - 1 else self.accelerator.no_sync(model)
                 with sync: loss = loss + super().training_step(model, part, num_items_in_batch, *args, **kwargs)
             return loss
@@ -124,8 +125,8 @@ def train_sft(model_path, rows:list[dict], out_dir, cfg:TrainConfig=TrainConfig(
         raise ConfigError(f"unknown packing_strategy {cfg.packing_strategy!r} (bfd, bfd_split, wrapped)")
     sharded = [k for k in ('FSDP', 'DEEPSPEED') if os.environ.get(f'ACCELERATE_USE_{k}', '').lower() == 'true']
     if cfg.lora.enabled and sharded and int(os.environ.get('WORLD_SIZE', '1')) > 1:
-        raise ConfigError(f"lora.enabled with {sharded[0]} sharding: the adapter is merged on the main process, which needs "
-                          "the whole model; use the single-GPU or DDP topology for LoRA stages")
+        raise ConfigError(f"lora.enabled with {sharded[0]} sharding: the adapter is merged on the main process, "
+                          "which needs the whole model; use the single-GPU or DDP topology for LoRA stages")
     out_dir, logs_dir = Path(out_dir), Path(out_dir).parent/'train_logs'
     on_gpu = torch.cuda.is_available()
     tok = load_tokenizer(model_path)
@@ -239,7 +240,8 @@ def copy_warmup(model_path,             # checkpoint to train (a model built fro
     for step in bar:
         batch, n_items = _copy_batch(rng, vocab, sep, tok, cfg)
         loss_sum, right = 0.0, 0
-        for part in split_by_length(batch, cfg.micro_batches):      # parts of similar length, each cut to its longest row
+        # parts of similar length, each cut to its longest row
+        for part in split_by_length(batch, cfg.micro_batches):
             part = {k: v.to(dev) for k, v in part.items()}
             logits = model(input_ids=part['input_ids'], attention_mask=part['attention_mask']).logits[:, :-1]
             target = part['labels'][:, 1:]
@@ -292,7 +294,8 @@ def train_preference(model_path, # the checkpoint to train (the round's SFT mode
     model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32)
     loss = list(cfg.loss_type) if isinstance(cfg.loss_type, (list, tuple)) else [cfg.loss_type]
     args = DPOConfig(output_dir=str(logs), num_train_epochs=cfg.epochs, learning_rate=cfg.lr,
-                     per_device_train_batch_size=cfg.batch_size, beta=cfg.beta, loss_type=loss, max_length=cfg.max_length, seed=seed, data_seed=seed, report_to=[],
+                     per_device_train_batch_size=cfg.batch_size, beta=cfg.beta, loss_type=loss,
+                     max_length=cfg.max_length, seed=seed, data_seed=seed, report_to=[],
                      save_strategy='no', logging_steps=10, bf16=on_gpu, use_cpu=not on_gpu, disable_tqdm=not progress,
                      dataloader_num_workers=0)
     trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok)

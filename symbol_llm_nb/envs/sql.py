@@ -14,7 +14,8 @@ __all__ = ['SQL_DEPARTMENTS', 'SQL_FIRST', 'SQL_LAST', 'SQL_SCHEMA', 'SQL_TEMPLA
 # %% ../../nbs/13_env_sql.ipynb #9564c514
 SQL_DEPARTMENTS = [('Sales', 'Oslo'), ('Research', 'Lyon'), ('Support', 'Porto'), ('Marketing', 'Turin'),
                    ('Finance', 'Ghent'), ('Legal', 'Oslo')]
-SQL_FIRST = ['Ann', 'Ben', 'Carla', 'Dev', 'Emma', 'Finn', 'Gina', 'Hugo', 'Iris', 'Jack', 'Kira', 'Liam', 'Maya', 'Noah']
+SQL_FIRST = ['Ann', 'Ben', 'Carla', 'Dev', 'Emma', 'Finn', 'Gina', 'Hugo', 'Iris', 'Jack', 'Kira', 'Liam', 'Maya',
+             'Noah']
 SQL_LAST = ['Berg', 'Costa', 'Dahl', 'Eklund', 'Ferro', 'Greco']
 SQL_SCHEMA = ("CREATE TABLE departments (name TEXT PRIMARY KEY, city TEXT, budget INTEGER);\n"
               "CREATE TABLE employees (id INTEGER PRIMARY KEY, name TEXT, dept TEXT REFERENCES departments(name), "
@@ -27,16 +28,19 @@ def build_sql_db(seed:int=0,       # the same seed gives the same rows
     rng = random.Random(seed)
     conn = sqlite3.connect(str(path) if path else ':memory:', check_same_thread=False)
     conn.executescript(SQL_SCHEMA)
-    conn.executemany('INSERT INTO departments VALUES (?, ?, ?)', [(d, c, rng.randrange(100, 900) * 1000) for d, c in SQL_DEPARTMENTS])
+    conn.executemany('INSERT INTO departments VALUES (?, ?, ?)',
+                     [(d, c, rng.randrange(100, 900) * 1000) for d, c in SQL_DEPARTMENTS])
     names = rng.sample([f"{a} {b}" for a in SQL_FIRST for b in SQL_LAST], n_employees)
     ages = rng.sample(range(22, 66), n_employees)
     conn.executemany('INSERT INTO employees VALUES (?, ?, ?, ?, ?)',
-                     [(i + 1, n, rng.choice(SQL_DEPARTMENTS)[0], rng.randrange(30, 120) * 1000, a) for i, (n, a) in enumerate(zip(names, ages))])
+                     [(i + 1, n, rng.choice(SQL_DEPARTMENTS)[0], rng.randrange(30, 120) * 1000, a)
+                      for i, (n, a) in enumerate(zip(names, ages))])
     conn.commit()
     return conn
 
 # %% ../../nbs/13_env_sql.ipynb #2c7c68b3
-_SQL_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, 'SQLITE_RECURSIVE', 33)}
+_SQL_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+                getattr(sqlite3, 'SQLITE_RECURSIVE', 33)}
 
 def _read_only(action, *args): return sqlite3.SQLITE_OK if action in _SQL_ALLOWED else sqlite3.SQLITE_DENY
 
@@ -54,25 +58,32 @@ def run_sql(conn:sqlite3.Connection, query:str, # a connection (from `build_sql_
         msg = 'timeout' if time.monotonic() > deadline else str(e).splitlines()[0] if str(e) else ''
         return None, f"{type(e).__name__}: {msg}"
     finally:
-        conn.set_progress_handler(None, 0); conn.set_authorizer(None)
+        conn.set_progress_handler(None, 0)
+        conn.set_authorizer(None)
 
 # %% ../../nbs/13_env_sql.ipynb #ac1cf332
 SQL_TEMPLATES = [
     ("How many employees work in {dept}?", "SELECT COUNT(*) FROM employees WHERE dept = '{dept}'"),
     ("What is the average salary in the {dept} department?", "SELECT AVG(salary) FROM employees WHERE dept = '{dept}'"),
     ("What is the highest salary in the {dept} department?", "SELECT MAX(salary) FROM employees WHERE dept = '{dept}'"),
-    ("Who is the oldest employee in {dept}?", "SELECT name FROM employees WHERE dept = '{dept}' ORDER BY age DESC LIMIT 1"),
-    ("Who is the youngest employee in {dept}?", "SELECT name FROM employees WHERE dept = '{dept}' ORDER BY age ASC LIMIT 1"),
+    ("Who is the oldest employee in {dept}?",
+     "SELECT name FROM employees WHERE dept = '{dept}' ORDER BY age DESC LIMIT 1"),
+    ("Who is the youngest employee in {dept}?",
+     "SELECT name FROM employees WHERE dept = '{dept}' ORDER BY age ASC LIMIT 1"),
     ("How many employees are older than {age}?", "SELECT COUNT(*) FROM employees WHERE age > {age}"),
     ("How many employees earn more than {salary}?", "SELECT COUNT(*) FROM employees WHERE salary > {salary}"),
     ("In which city is the {dept} department?", "SELECT city FROM departments WHERE name = '{dept}'"),
     ("What is the budget of the {dept} department?", "SELECT budget FROM departments WHERE name = '{dept}'"),
     ("How many employees work in {city}?",
-     "SELECT COUNT(*) FROM employees JOIN departments ON employees.dept = departments.name WHERE departments.city = '{city}'"),
+     "SELECT COUNT(*) FROM employees JOIN departments ON employees.dept = departments.name "
+     "WHERE departments.city = '{city}'"),
     ("What is the total salary of the employees in {city}?",
-     "SELECT SUM(salary) FROM employees JOIN departments ON employees.dept = departments.name WHERE departments.city = '{city}'"),
-    ("Which employees in {dept} are older than {age}?", "SELECT name FROM employees WHERE dept = '{dept}' AND age > {age}"),
-    ("How many employees in {dept} earn more than {salary}?", "SELECT COUNT(*) FROM employees WHERE dept = '{dept}' AND salary > {salary}"),
+     "SELECT SUM(salary) FROM employees JOIN departments ON employees.dept = departments.name "
+     "WHERE departments.city = '{city}'"),
+    ("Which employees in {dept} are older than {age}?",
+     "SELECT name FROM employees WHERE dept = '{dept}' AND age > {age}"),
+    ("How many employees in {dept} earn more than {salary}?",
+     "SELECT COUNT(*) FROM employees WHERE dept = '{dept}' AND salary > {salary}"),
 ]
 
 def _cell(v): return round(float(v), 6) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
@@ -98,7 +109,8 @@ def sql_tasks(n:int, seed:int, db_seed:int=0, prefix:str='sql') -> list[Task]:
         tries += 1
         if tries > 50 * n + 1000: raise ConfigError(f"cannot draw {n} distinct SQL tasks (the templates give fewer)")
         q, sql = rng.choice(SQL_TEMPLATES)
-        p = {'dept': rng.choice(SQL_DEPARTMENTS)[0], 'city': rng.choice(cities), 'age': rng.randrange(25, 61), 'salary': rng.randrange(40, 111, 5) * 1000}
+        p = {'dept': rng.choice(SQL_DEPARTMENTS)[0], 'city': rng.choice(cities), 'age': rng.randrange(25, 61),
+             'salary': rng.randrange(40, 111, 5) * 1000}
         question, gold = q.format(**p), sql.format(**p)
         if question in seen: continue
         rows, err = run_sql(conn, gold)
@@ -125,7 +137,8 @@ class SqlEnv(Environment):
             t = time.monotonic()
             rows, err = run_sql(self._dbs[seed], extract_program(str(it['program'])), self.timeout, self.max_rows)
             ok = err is None and results_match(rows, it['answer'])
-            if err is None and not ok: err = f"returned {len(rows)} row(s) {json.dumps(rows[:3])[:80]}, expected a different result"
+            if err is None and not ok:
+                err = f"returned {len(rows)} row(s) {json.dumps(rows[:3])[:80]}, expected a different result"
             out.append(Feedback(float(ok), rows, err, time.monotonic() - t))
         return out
 
