@@ -44,13 +44,13 @@ def pass_at_k(groups:list[list[bool]]) -> float:
     return sum(any(g) for g in groups) / len(groups) if groups else 0.0
 
 def maj_at_k(groups:list[list[tuple]]) -> float:
-    "Share of groups (one per task: (prediction, correct) per sample) whose majority prediction is correct."
+    "Share of groups (one per task: (prediction, correct) per sample) whose majority answer is right."
     right = 0
     for g in groups:
         votes = Counter(_vote_key(p) for p, _ in g if p is not None)
         if not votes: continue
         top = votes.most_common(1)[0][0]
-        right += any(ok for p, ok in g if p is not None and _vote_key(p) == top)
+        right += next(ok for p, ok in g if p is not None and _vote_key(p) == top)
     return right / len(groups) if groups else 0.0
 
 # %% ../nbs/16_evaluate.ipynb #c6b4c3f4

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_families.ipynb #292852f0
 from __future__ import annotations
-import re
+import json, re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,7 +19,7 @@ from .envs.web import load_miniwob, web_prompt
 # %% auto #0
 __all__ = ['KINDS', 'FAMILIES', 'LOGIC_BENCHMARKS', 'SHARED_FILES', 'whole_text', 'Family', 'register_family', 'get_family',
            'task_prompt', 'sft_row', 'probe_metrics', 'load_arith', 'load_rules', 'load_sql', 'arith_solution_text',
-           'verify_by_family']
+           'verify_by_family', 'observation']
 
 # %% ../nbs/15_families.ipynb #64cdc2c5
 KINDS = ('symbolic', 'natural')
@@ -43,6 +43,8 @@ class Family:
     metrics: Callable|None = None    # (tasks, feedbacks) -> {name: value}: what its evaluation reports beyond accuracy
     doc: str = ''                    # one line for the registry table
     near_dedup: bool = True          # curation: False where many rows share a long context and differ in a question
+    domain: str|None = None          # ENVISIONS' domain ('math', 'logic' or 'agent'): which of its released
+                                     # pool rules apply to the family (see `selftrain.ENVISIONS_ORGANISER`)
 
 FAMILIES: dict[str, Family] = {}
 
@@ -91,9 +93,9 @@ def load_sql(split, root, n:int=200, n_eval:int=60, seed:int=0, db_seed:int=0):
     return _split(sql_tasks(n + n_eval, seed, db_seed), n, split)
 
 register_family(Family('arith', 'symbolic', 'python', 'python', arith_prompt, splits=arith_splits, load=load_arith,
-                       doc='generated arithmetic word problems → Python solution()'))
+                       domain='math', doc='generated arithmetic word problems → Python solution()'))
 register_family(Family('rules', 'symbolic', 'rules', 'logic', logic_prompt, splits=rule_splits, load=load_rules,
-                       metrics=probe_metrics, doc='generated rule-reasoning problems → rule program'))
+                       metrics=probe_metrics, domain='logic', doc='generated rule-reasoning problems → rule program'))
 register_family(Family('sql', 'symbolic', 'sql', 'sql', sql_prompt, load=load_sql,
                        doc='questions over the library-built SQLite database → query'))
 
@@ -156,10 +158,10 @@ register_family(Family('gsm_nl', 'natural', 'english', 'natural', nl_prompt, who
                        load=_file_loader('gsm_nl', _read_gsm), target=nl_answer,
                        doc='GSM8K + MATH (numeric answers) → answer in words'))
 register_family(Family('miniwob', 'symbolic', 'action', 'web', web_prompt, load=_file_loader('miniwob', _read_miniwob),
-                       doc='MiniWoB++ page → agent.* action script'))
+                       domain='agent', doc='MiniWoB++ page → agent.* action script'))
 for _name in LOGIC_BENCHMARKS:
     register_family(Family(_name, 'symbolic', 'logic', 'logic', logic_prompt,
-                           load=_file_loader(_name, _logic_reader(_name, _name)), near_dedup=False,
+                           load=_file_loader(_name, _logic_reader(_name, _name)), near_dedup=False, domain='logic',
                            doc=f'{_name} (Logic-LM format) → logic program (answers only)'))
     register_family(Family(f'{_name}_nl', 'natural', 'english', 'natural', nl_prompt, whole_text,
                            load=_file_loader(f'{_name}_nl', _logic_reader(_name, f'{_name}_nl')), target=nl_answer,
@@ -184,3 +186,11 @@ def verify_by_family(tasks:list[Task], # one task per completion
             items = [task_item(tasks[i], fams[i].answer(completions[i])) for i in idx]
             for i, fb in zip(idx, env.verify_batch(items)): out[i] = fb
     return out
+
+# %% ../nbs/15_families.ipynb #75fd4b4d
+def observation(fb:Feedback, limit:int=120) -> str:
+    "What a verified program did, independent of the gold answer: its error if it produced no answer, else its answer."
+    if fb.prediction is None: return fb.error or 'the program produced no answer'
+    text = fb.prediction if isinstance(fb.prediction, str) else json.dumps(fb.prediction, default=str)
+    text = ' '.join(text.split())
+    return f"the program's answer: {text if len(text) <= limit else text[:limit - 3] + '...'}"

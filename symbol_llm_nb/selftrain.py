@@ -11,16 +11,17 @@ from .core import *
 from .tasks import load_math_jsonl
 from .models import TinyModelConfig, chat_prompt, load_tokenizer
 from .train import PreferenceConfig, TrainConfig, train_preference, train_sft
-from .families import FAMILIES, get_family, sft_row, task_prompt, verify_by_family
+from .families import FAMILIES, get_family, observation, sft_row, task_prompt, verify_by_family
 from .evaluate import evaluate_greedy, sample_metrics
 from .tiny import TinyRecipe, build_base, citation_error, label_sentences
 
 # %% auto #0
-__all__ = ['PRESETS', 'SEED_MODEL_SECTIONS', 'DataConfig', 'ModelConfig', 'SampleConfig', 'EnvConfig', 'LoopConfig',
-           'RefineConfig', 'SelfTrainConfig', 'check_config', 'preset_overlay', 'load_selftrain_config', 'make_tasks',
-           'verify_candidates', 'feedback_text', 'repair_prompt', 'merge_repairs', 'hint_prompt', 'PoolEntry',
-           'normalise_program', 'update_pool', 'rank', 'explore_count', 'pair_up', 'select_training', 'training_rows',
-           'preference_rows', 'run_selftrain', 'share_seed_model']
+__all__ = ['PRESETS', 'ENVISIONS_ORGANISER', 'SEED_MODEL_SECTIONS', 'EXPLORATION_KEYS', 'DataConfig', 'ModelConfig',
+           'SampleConfig', 'EnvConfig', 'LoopConfig', 'RefineConfig', 'SelfTrainConfig', 'check_config',
+           'preset_overlay', 'load_selftrain_config', 'check_contamination', 'make_tasks', 'verify_candidates',
+           'repair_prompt', 'merge_repairs', 'hint_prompt', 'PoolEntry', 'pool_rules', 'normalise_program',
+           'update_pool', 'cite_filter', 'rank', 'explore_count', 'repair_pairs', 'pair_up', 'select_training',
+           'training_rows', 'preference_rows', 'run_selftrain', 'share_seed_model']
 
 # %% ../nbs/30_selftrain.ipynb #0c231f8c
 @dataclass
@@ -84,8 +85,10 @@ class LoopConfig:
     soft_reward_ranking: bool = True  # rank pools by soft reward (False: a seeded random order)
     require_citations: bool = True  # embedded tasks: a positive must cite every statement of its question as a
                                     # comment, in order (`tiny.citation_error`)
-    repair_pairs: bool = False   # also train on repair pairs: repair prompt showing a negative -> a positive
+    repair_pairs: bool = False   # also train on repair pairs (ENVISIONS' rule): a negative's repair prompt -> a positive
     max_repair_per_task: int = 2 # repair pairs per task, at most
+    organiser: str = 'library'   # pool rules: 'library' (per task, deduplicated on the normalised program, citations
+                                 # checked in every iteration) or 'envisions' (the released per-domain rules)
     rationalise: bool = False    # STaR: retry tasks without a correct sample, with the gold answer as a hint
     rationalise_k: int = 1       # samples per rationalised task
 
@@ -94,8 +97,8 @@ class RefineConfig:
     "Self-refinement: the model rewrites candidates from a repair prompt; a correct rewrite can replace its original."
     enabled: bool = False        # run the refine step
     only_failed: bool = False    # rewrite only the wrong candidates (ENVISIONS rewrites every one)
-    feedback: str = 'env'        # 'env': the repair prompt shows the environment's feedback; 'none': task and program
-                                 # only (ENVISIONS)
+    feedback: str = 'env'        # 'env': the repair prompt shows what the program did (`families.observation`: its
+                                 # error or its answer, never the gold one); 'none': task and program only (ENVISIONS)
     k: int = 1                   # rewrites sampled per candidate
     temperature: float = 1.0     # sampling temperature of the rewrites
     top_p: float = 1.0           # nucleus sampling of the rewrites
@@ -123,7 +126,7 @@ class SelfTrainConfig:
 # %% ../nbs/30_selftrain.ipynb #150de178
 _CHOICES = {('loop', 'init_from'): ('base', 'seed', 'previous'), ('loop', 'explore_rule'): ('fixed', 'envisions'),
             ('loop', 'pool_scope'): ('all', 'latest'), ('refine', 'feedback'): ('env', 'none'),
-            ('preference', 'method'): ('none', 'dpo')}
+            ('preference', 'method'): ('none', 'dpo'), ('loop', 'organiser'): ('library', 'envisions')}
 
 def check_config(cfg:SelfTrainConfig):
     "Raise `ConfigError` for a switch with an unknown value."
@@ -136,31 +139,36 @@ def check_config(cfg:SelfTrainConfig):
 # %% ../nbs/30_selftrain.ipynb #8885a179
 _RFT = {'refine': {'enabled': False},
         'loop': {'explore_rule': 'fixed', 'pool_scope': 'all', 'soft_reward_ranking': True, 'repair_pairs': False,
-                 'rationalise': False},
+                 'rationalise': False, 'organiser': 'library'},
         'preference': {'method': 'none'}}
-_ENVISIONS = merge_dicts(_RFT, {'refine': {'enabled': True, 'only_failed': False, 'feedback': 'env'},
-                                'loop': {'explore_rule': 'envisions', 'repair_pairs': True},
-                                'preference': {'method': 'dpo'}})
+_ENVISIONS = merge_dicts(_RFT, {
+    'sample': {'temperature': 1.0, 'top_p': 1.0},
+    'refine': {'enabled': True, 'only_failed': False, 'feedback': 'none', 'k': 1, 'temperature': 1.0, 'top_p': 1.0},
+    'loop': {'explore_rule': 'envisions', 'explore_cap': 10, 'repair_pairs': True, 'max_repair_per_task': 2,
+             'organiser': 'envisions', 'init_from': 'base'}})
+_PLUS = merge_dicts(_ENVISIONS, {'refine': {'feedback': 'env'}, 'loop': {'organiser': 'library'},
+                                 'preference': {'method': 'dpo'}})
 
-PRESETS = {  # name -> (one-line description, overlay)
-    'rft': ("rejection-sampling fine-tuning: sample K, keep verified programs, SFT (the default loop)", _RFT),
-    'star': ("STaR: latest round's programs only, plus rationalisation "
-             "(failed tasks retried with the gold answer as a hint)",
-             merge_dicts(_RFT, {'loop': {'rationalise': True, 'pool_scope': 'latest'}})),
-    'restem': ("ReST-EM: latest round's verified samples only, up to 10 per task",
+PRESETS = {  # name -> (how it differs from `envisions`, in one line; overlay)
+    'rft': ("rejection-sampling fine-tuning: no refinement, no repair pairs; the best `max_per_task` verified "
+            "programs per task, library pools (the default loop)", _RFT),
+    'star': ("STaR: as rft, latest round's programs only, plus rationalisation (failed tasks retried with the "
+             "gold answer as a hint)", merge_dicts(_RFT, {'loop': {'rationalise': True, 'pool_scope': 'latest'}})),
+    'restem': ("ReST-EM: as rft, latest round's verified samples only, up to 10 per task",
                merge_dicts(_RFT, {'loop': {'pool_scope': 'latest', 'max_per_task': 10}})),
-    'envisions': ("ENVISIONS full: refine with env feedback, soft-reward pools, explore + repair pairs, "
-                  "DPO+SFT on (pos, neg)", _ENVISIONS),
-    'envisions_ref': ("ENVISIONS as released: refine sees task + program only, no preference stage",
-                      merge_dicts(_ENVISIONS, {'refine': {'feedback': 'none'}, 'preference': {'method': 'none'}})),
+    'envisions': ("ENVISIONS as released (see the notebook): the reference the other presets are described against",
+                  _ENVISIONS),
+    'envisions_plus': ("this library's extension: the repair prompt shows what the program did, library pools, "
+                       "and a DPO+SFT stage on (positive, negative) pairs", _PLUS),
     'no_refine': ("envisions without self-refinement", merge_dicts(_ENVISIONS, {'refine': {'enabled': False}})),
     'no_repair_pairs': ("envisions without repair pairs", merge_dicts(_ENVISIONS, {'loop': {'repair_pairs': False}})),
-    'no_soft_reward': ("envisions with pools in random order instead of by soft reward",
+    'no_soft_reward': ("envisions with pools in a seeded random order instead of by soft reward",
                        merge_dicts(_ENVISIONS, {'loop': {'soft_reward_ranking': False}})),
-    'no_negatives': ("envisions without anything learnt from negatives (no repair pairs, no DPO)",
-                     merge_dicts(_ENVISIONS, {'loop': {'repair_pairs': False}, 'preference': {'method': 'none'}})),
     'continue_training': ("envisions, each round continuing from the previous model instead of restarting",
                           merge_dicts(_ENVISIONS, {'loop': {'init_from': 'previous'}})),
+    'plus_no_feedback': ("envisions_plus whose repair prompts show task and program only",
+                         merge_dicts(_PLUS, {'refine': {'feedback': 'none'}})),
+    'plus_no_dpo': ("envisions_plus without the DPO+SFT stage", merge_dicts(_PLUS, {'preference': {'method': 'none'}})),
 }
 
 def preset_overlay(name:str) -> dict:
@@ -194,20 +202,38 @@ def _generated(name:str, cfg:DataConfig) -> dict[str, list[Task]]:
         if 'unexpected keyword' not in str(e): raise
         raise ConfigError(f"data.family_options.{name}: {str(e).split(') ', 1)[-1]}") from None
 
+def _named(tasks:list[Task], split:str, source:str) -> list[Task]:
+    "`tasks` with ids that say their split and source: '<split>:<source>:<n>'."
+    return [replace(t, id=f"{split}:{source}:{n}") for n, t in enumerate(tasks)]
+
+def _normal(question:str) -> str: return ' '.join(question.lower().split())
+
+def check_contamination(splits:dict[str, list[Task]]):
+    "Raise `DataError` naming both tasks if a seed or train question is an eval question (whitespace and case aside)."
+    held_out = {}
+    for t in splits['eval']: held_out.setdefault(_normal(t.question), t)
+    for k in ('seed', 'train'):
+        for t in splits[k]:
+            if (e := held_out.get(_normal(t.question))) is not None:
+                q = t.question if len(t.question) <= 80 else t.question[:77] + '...'
+                raise DataError(f"{k} task {t.id} asks the question of held-out task {e.id} ({q!r}): "
+                                "training on it would score the model on what it was trained on")
+
 def make_tasks(cfg:DataConfig) -> dict[str, list[Task]]:
-    "The seed, train and eval splits of a run."
+    "The seed, train and eval splits of a run (ids '<split>:<source>:<n>'), checked for held-out questions."
     splits = {'seed': [], 'train': [], 'eval': []}
     for name in cfg.families:
         s = _generated(name, cfg)
-        for k in splits: splits[k] += [label_sentences(t) for t in s[k]] if cfg.label_sentences else s[k]
+        for k in splits: splits[k] += _named(s[k], k, name)
     for k, path in (('train', cfg.train_file), ('eval', cfg.eval_file)):
-        if not path: continue
-        splits[k] = load_math_jsonl(path, limit=cfg.file_limit)
-        if cfg.label_sentences:                            # prompts labelled like the seed programs' questions
+        if path: splits[k] = _named(load_math_jsonl(path, limit=cfg.file_limit), k, str(path))
+    if cfg.label_sentences:                            # prompts labelled like the seed programs' questions
+        for k, path in (('seed', None), ('train', cfg.train_file), ('eval', cfg.eval_file)):
             try: splits[k] = [label_sentences(t) for t in splits[k]]
-            except DataError as e: raise DataError(str(e), path, field='input') from None
+            except DataError as e: raise DataError(str(e), path, field='input' if path else None) from None
     for k, ts in splits.items():
         if not ts: raise ConfigError(f"the {k} split is empty (check data.families and data.n_{k})")
+    check_contamination(splits)
     return splits
 
 # %% ../nbs/30_selftrain.ipynb #b78b913e
@@ -216,13 +242,8 @@ def verify_candidates(tasks:dict[str, Task], cands:list[Candidate], cfg:EnvConfi
     return verify_by_family([tasks[c.task_id] for c in cands], [c.text for c in cands], cfg.timeout, cfg.workers)
 
 # %% ../nbs/30_selftrain.ipynb #a07101b1
-def feedback_text(error:str|None, correct:bool=False) -> str:
-    "The environment's verdict on a program (its `error`, and whether it was `correct`), as a repair prompt shows it."
-    if correct: return 'the program returns the expected answer'
-    return error or 'the answer is wrong'
-
 def repair_prompt(task:Task, program:str, feedback:str|None=None) -> str:
-    "The user message asking for a rewrite of `program` for `task`, with the environment's `feedback` if given."
+    "The user message asking for a rewrite of `program` for `task`, showing what it did (`feedback`) if given."
     parts = [task_prompt(task), 'Previous program:', program]
     if feedback is not None: parts.append(f'Feedback: {feedback}')
     return '\n'.join(parts + ['Write the program again, fixing any mistake.'])
@@ -261,40 +282,71 @@ class PoolEntry:
     last_seen: int        # the last iteration that sampled it again
     correct: bool         # a positive
     source: str           # 'explore', 'refine' or 'rationalise'
-    error: str|None = None  # why a negative is wrong
+    error: str|None = None  # why a negative is wrong (the environment's words; never shown in a prompt)
+    observed: str|None = None  # what the program did (`families.observation`; what a repair prompt may show)
+
+ENVISIONS_ORGANISER = {  # per domain: dedup 'global' (exact text, all tasks) or 'none'; the citation check up to
+    # iteration `cite_until` (0: never); explore pairs per task at most; times each row is trained on; pools per round
+    'math':  {'dedup': 'global', 'cite_until': 3, 'explore_cap': 10, 'repeat': 1, 'by_round': False},
+    'logic': {'dedup': 'global', 'cite_until': 0, 'explore_cap': 10, 'repeat': 2, 'by_round': False},
+    'agent': {'dedup': 'none', 'cite_until': 0, 'explore_cap': 2, 'repeat': 2, 'by_round': True},
+}
+
+def pool_rules(cfg:SelfTrainConfig, family:str) -> dict:
+    "The pool rules for tasks of `family` under `loop.organiser` (`ENVISIONS_ORGANISER` by the family's domain)."
+    if cfg.loop.organiser == 'library':
+        return {'dedup': 'task', 'cite_until': None, 'explore_cap': cfg.loop.explore_cap, 'repeat': 1, 'by_round': False}
+    fam = FAMILIES.get(family)
+    return ENVISIONS_ORGANISER[(fam.domain if fam else None) or 'math']
 
 def normalise_program(program:str) -> str:
     "A canonical form for deduplication: the AST dump for Python, else the whitespace-collapsed text."
     try: return ast.dump(ast.parse(program))
     except (SyntaxError, ValueError, RecursionError, MemoryError): return re.sub(r'\s+', ' ', program).strip()
 
+def _pool_key(task_id:str, program:str, dedup:str):
+    if dedup == 'global': return ('*', program)
+    return (task_id, normalise_program(program)) if dedup == 'task' else None
+
 def update_pool(pool:list[PoolEntry], cands:list[Candidate], fbs:list[Feedback],
-                questions:dict[str, str]|None=None  # task id -> question: positives must cite it (`citation_error`)
+                dedup=lambda task_id: 'task' # task id -> 'task' (per task, normalised), 'global' (exact text) or 'none'
                ) -> tuple[list[PoolEntry], dict]:
-    "Add the new programs of `cands` to `pool`; return it and the counts added ({'pos', 'neg', 'uncited'})."
+    "Add the new programs of `cands` to `pool`; return it and the counts added ({'pos', 'neg'})."
     pool = [replace(r) for r in pool]
-    index = {(r.task_id, normalise_program(r.program)): r for r in pool}
-    added = {'pos': 0, 'neg': 0, 'uncited': 0}
+    index = {k: r for r in pool if (k := _pool_key(r.task_id, r.program, dedup(r.task_id))) is not None}
+    added = {'pos': 0, 'neg': 0}
     for c, fb in zip(cands, fbs):
         prog = extract_program(c.text)
         if not prog.strip(): continue
-        key, correct, error = (c.task_id, normalise_program(prog)), fb.correct, fb.error
-        if correct and questions is not None and (error := citation_error(questions[c.task_id], prog)):
-            correct, added['uncited'] = False, added['uncited'] + 1
+        mode = dedup(c.task_id)
+        key = _pool_key(c.task_id, prog, mode)
         if key in index:
             old = index[key]
-            if correct and not old.correct:  # the same code, now citing its question
+            if mode == 'global': continue  # the released rule: an exact copy of a program seen before is dropped
+            if fb.correct and not old.correct:  # the same code, now citing its question
                 if old.iteration == c.iteration: added['neg'] -= 1
                 old.program, old.soft_reward, old.correct, old.error = prog, c.soft_reward, True, None
                 added['pos'] += 1
             old.last_seen = max(old.last_seen, c.iteration)
             continue
-        entry = PoolEntry(c.task_id, prog, c.soft_reward, c.iteration, c.iteration, correct, c.origin,
-                          None if correct else error)
-        index[key] = entry
+        entry = PoolEntry(c.task_id, prog, c.soft_reward, c.iteration, c.iteration, fb.correct, c.origin,
+                          None if fb.correct else fb.error, observation(fb))
+        if key is not None: index[key] = entry
         pool.append(entry)
-        added['pos' if correct else 'neg'] += 1
+        added['pos' if fb.correct else 'neg'] += 1
     return pool, added
+
+def cite_filter(cands:list[Candidate], fbs:list[Feedback], tasks:dict[str, Task],
+                active # task -> whether its positives must cite its question
+               ) -> tuple[list[Feedback], int]:
+    "The feedback with every right program that does not cite its question made a negative; and how many were."
+    out, n = [], 0
+    for c, fb in zip(cands, fbs):
+        t = tasks[c.task_id]
+        if fb.correct and active(t) and (why := citation_error(t.question, extract_program(c.text))):
+            fb, n = replace(fb, reward=0.0, error=why), n + 1
+        out.append(fb)
+    return out, n
 
 # %% ../nbs/30_selftrain.ipynb #cd1bae12
 def rank(rows:list[PoolEntry], by_soft_reward:bool=True, seed:str|int=0) -> list[PoolEntry]:
@@ -310,24 +362,35 @@ def explore_count(n_pos:int, rule:str='fixed', cap:int=10, max_per_task:int=2) -
     if rule == 'envisions': return min(n_pos, cap, max(1, n_pos - 1))
     return min(n_pos, max_per_task)
 
+def repair_pairs(pos:list[PoolEntry], neg:list[PoolEntry], n_explore:int, cap:int=2) -> list[tuple]:
+    "ENVISIONS' repair pairs (positive, negative): P-[m] -> P+[n_explore + m] while positives and negatives last."
+    return [(pos[n_explore + m], neg[m]) for m in range(max(0, min(cap, len(pos) - n_explore, len(neg))))]
+
 # %% ../nbs/30_selftrain.ipynb #9207d568
 def pair_up(pos:list[PoolEntry], neg:list[PoolEntry], n:int) -> list[tuple[PoolEntry, PoolEntry]]:
     "Up to `n` (positive, negative) pairs: the negatives in rank order, each with the next positive in rank order."
     if not pos: return []
     return [(pos[j % len(pos)], neg[j]) for j in range(min(n, len(neg)))]
 
-def select_training(pool:list[PoolEntry], cfg:SelfTrainConfig, iteration:int) -> dict[str, list]:
+def select_training(pool:list[PoolEntry], cfg:SelfTrainConfig, iteration:int,
+                    tasks:dict[str, Task]|None=None # task id -> task (its family's pool rules; None: domain 'math')
+                   ) -> dict[str, list]:
     "Per task: the explore positives, the (positive, negative) repair pairs and preference pairs (as pool entries)."
-    lc, pos_by, neg_by = cfg.loop, {}, {}
+    lc, pos_by, neg_by, rules = cfg.loop, {}, {}, {}
     for r in pool:
+        fam = tasks[r.task_id].family if tasks else None
+        if fam not in rules: rules[fam] = pool_rules(cfg, fam)
         if lc.pool_scope == 'all' or r.last_seen == iteration:
-            (pos_by if r.correct else neg_by).setdefault(r.task_id, []).append(r)
+            key = (r.task_id, r.iteration if rules[fam]['by_round'] else None, fam)
+            (pos_by if r.correct else neg_by).setdefault(key, []).append(r)
     out = {'explore': [], 'repair': [], 'preference': []}
-    for tid, rows in pos_by.items():  # tasks without a positive give no pairs
+    for key, rows in pos_by.items():  # tasks without a positive give no pairs
+        tid, rule = key[0], rules[key[2]]
         pos = rank(rows, lc.soft_reward_ranking, f'{cfg.seed}:{iteration}:{tid}:+')
-        neg = rank(neg_by.get(tid, []), lc.soft_reward_ranking, f'{cfg.seed}:{iteration}:{tid}:-')
-        out['explore'] += pos[:explore_count(len(pos), lc.explore_rule, lc.explore_cap, lc.max_per_task)]
-        if lc.repair_pairs: out['repair'] += pair_up(pos, neg, lc.max_repair_per_task)
+        neg = rank(neg_by.get(key, []), lc.soft_reward_ranking, f'{cfg.seed}:{iteration}:{tid}:-')
+        n_exp = explore_count(len(pos), lc.explore_rule, rule['explore_cap'], lc.max_per_task)
+        out['explore'] += pos[:n_exp] * rule['repeat']
+        if lc.repair_pairs: out['repair'] += repair_pairs(pos, neg, n_exp, lc.max_repair_per_task) * rule['repeat']
         if cfg.preference.method != 'none': out['preference'] += pair_up(pos, neg, cfg.preference.max_pairs_per_task)
     return out
 
@@ -339,7 +402,7 @@ def training_rows(tokenizer, tasks:dict[str, Task], selection:dict, seed_tasks:l
     rows += [sft_row(tokenizer, tasks[r.task_id], r.program) for r in selection['explore']]
     show = cfg.refine.feedback == 'env'
     for pos, neg in selection['repair']:
-        user = repair_prompt(tasks[neg.task_id], neg.program, feedback_text(neg.error) if show else None)
+        user = repair_prompt(tasks[neg.task_id], neg.program, (neg.observed or '') if show else None)
         rows.append({'prompt': chat_prompt(tokenizer, user), 'completion': pos.program})
     return rows
 
@@ -451,13 +514,14 @@ def _second_pass(rd, cfg, i, tasks, name, jobs, n, temperature, top_p, max_new_t
             groups = gen.sample([chat_prompt(gen.tok, user) for _, _, user in jobs], n=n, temperature=temperature,
                                 top_p=top_p, max_new_tokens=max_new_tokens)
             gen.close()
-            rows = [{'parent': p, **to_dict(Candidate(tid, c.text, c.sum_logprob, c.n_tokens, name, i))}
-                    for (p, tid, _), cs in zip(jobs, groups) for c in cs]
+            rows = [{'parent': p, 'prompt': user, **to_dict(Candidate(tid, c.text, c.sum_logprob, c.n_tokens, name, i))}
+                    for (p, tid, user), cs in zip(jobs, groups) for c in cs]
         write_jsonl(d/cand_file, rows)
         return {'n': len(rows)}
     rd.step(f'{d.name}/{name}', sample)
     rows = read_jsonl(d/cand_file, required=['parent'])
     parents = [r.pop('parent') for r in rows]
+    for r in rows: r.pop('prompt', None)   # the user message each rewrite answered, kept on disk for the record
     cands = [from_dict(Candidate, r, d/cand_file, k) for k, r in enumerate(rows, 1)]
     rd.step(f'{d.name}/{name}_verify',
             lambda: write_jsonl(d/fb_file, verify_candidates(tasks, cands, cfg.env) if cands else []))
@@ -466,8 +530,7 @@ def _second_pass(rd, cfg, i, tasks, name, jobs, n, temperature, top_p, max_new_t
 def _refine_jobs(cfg, tasks, cands, fbs) -> list[tuple]:
     "Refinement jobs: every candidate (or only the wrong ones), with its repair prompt."
     show = cfg.refine.feedback == 'env'
-    return [(p, c.task_id, repair_prompt(tasks[c.task_id], extract_program(c.text),
-                                         feedback_text(fb.error, fb.correct) if show else None))
+    return [(p, c.task_id, repair_prompt(tasks[c.task_id], extract_program(c.text), observation(fb) if show else None))
             for p, (c, fb) in enumerate(zip(cands, fbs)) if not (cfg.refine.only_failed and fb.correct)]
 
 def _rationalise_jobs(tasks, cands, fbs) -> list[tuple]:
@@ -484,10 +547,10 @@ def _iteration_row(rd, i, cands, fbs, pool, selection, second) -> dict:
            **sample_metrics(cands, fbs)}
     failed = sum(not fb.correct for fb in fbs)
     if 'refine' in second:
-        reps, fixed = second['refine']
+        reps, fixed, _ = second['refine']
         row.update(refined=len(reps), refine_fixed=fixed, refine_gain=round(fixed / failed, 4) if failed else None)
     if 'rationalise' in second:
-        reps, fixed = second['rationalise']
+        reps, fixed, _ = second['rationalise']
         row.update(rationalised=len(reps), rationalise_fixed=fixed)
     pos = [r for r in pool if r.correct]
     added = info(f'{d}/pool')
@@ -501,33 +564,41 @@ def _iteration_row(rd, i, cands, fbs, pool, selection, second) -> dict:
     return row
 
 # %% ../nbs/30_selftrain.ipynb #425ee3ba
+def _citations(cfg, i):
+    "Whether a task's right programs must cite its question in iteration `i` (embedded tasks; the organiser's rounds)."
+    def active(task):
+        until = pool_rules(cfg, task.family)['cite_until']
+        return cfg.loop.require_citations and not cfg.data.train_file and (until is None or i <= until)
+    return active
+
 def _second_passes(rd, cfg, i, tasks, cands, fbs, progress):
     "Refinement and rationalisation (if on), merged into the candidates: (candidates, feedback, what each fixed)."
-    merged, merged_fbs, second = cands, fbs, {}
-    if cfg.refine.enabled:
-        r = cfg.refine
-        reps = _second_pass(rd, cfg, i, tasks, 'refine', _refine_jobs(cfg, tasks, cands, fbs), r.k, r.temperature,
-                            r.top_p, r.max_new_tokens or cfg.sample.max_new_tokens, progress)
+    merged, merged_fbs, second, cite = cands, fbs, {}, _citations(cfg, i)
+    passes = {'refine': cfg.refine.enabled, 'rationalise': cfg.loop.rationalise}
+    for name in (n for n, on in passes.items() if on):
+        if name == 'refine':
+            r = cfg.refine
+            reps = _second_pass(rd, cfg, i, tasks, 'refine', _refine_jobs(cfg, tasks, cands, fbs), r.k, r.temperature,
+                                r.top_p, r.max_new_tokens or cfg.sample.max_new_tokens, progress)
+        else:
+            s = cfg.sample
+            reps = _second_pass(rd, cfg, i, tasks, 'rationalise', _rationalise_jobs(tasks, merged, merged_fbs),
+                                cfg.loop.rationalise_k, s.temperature, s.top_p, s.max_new_tokens, progress)
+        rep_fbs, uncited = cite_filter([c for _, c, _ in reps], [fb for _, _, fb in reps], tasks, cite)
+        reps = [(p, c, fb) for (p, c, _), fb in zip(reps, rep_fbs)]  # an uncited rewrite cannot replace its original
         merged, merged_fbs, fixed = merge_repairs(merged, merged_fbs, reps)
-        second['refine'] = (reps, fixed)
-    if cfg.loop.rationalise:
-        s = cfg.sample
-        reps = _second_pass(rd, cfg, i, tasks, 'rationalise', _rationalise_jobs(tasks, merged, merged_fbs),
-                            cfg.loop.rationalise_k, s.temperature, s.top_p, s.max_new_tokens, progress)
-        merged, merged_fbs, fixed = merge_repairs(merged, merged_fbs, reps)
-        second['rationalise'] = (reps, fixed)
+        second[name] = (reps, fixed, uncited)
     return merged, merged_fbs, second
 
-def _update_pool_step(rd, cfg, i, tasks, merged, merged_fbs) -> list[PoolEntry]:
-    "Step `iter_i/pool`: the previous pool with this iteration's programs added."
+def _update_pool_step(rd, cfg, i, tasks, merged, merged_fbs, uncited:int) -> list[PoolEntry]:
+    "Step `iter_i/pool`: the previous pool with this iteration's programs added (under the organiser's rules)."
     d, prev = rd.iter_dir(i), rd.iter_dir(i-1)/'pool.jsonl'
     def update():
-        # the embedded tasks' programs cite their questions
-        cite = cfg.loop.require_citations and not cfg.data.train_file
-        questions = {c.task_id: tasks[c.task_id].question for c in merged} if cite else None
-        pool, added = update_pool(read_records(PoolEntry, prev) if prev.exists() else [], merged, merged_fbs, questions)
+        rules = {f: pool_rules(cfg, f) for f in {t.family for t in tasks.values()}}
+        old = read_records(PoolEntry, prev) if prev.exists() else []
+        pool, added = update_pool(old, merged, merged_fbs, lambda tid: rules[tasks[tid].family]['dedup'])
         write_jsonl(d/'pool.jsonl', pool)
-        return {'added': added['pos'], 'added_neg': added['neg'], 'added_uncited': added['uncited'],
+        return {'added': added['pos'], 'added_neg': added['neg'], 'added_uncited': uncited,
                 'size': sum(r.correct for r in pool)}
     rd.step(f'{d.name}/pool', update)
     return read_records(PoolEntry, d/'pool.jsonl')
@@ -535,9 +606,11 @@ def _update_pool_step(rd, cfg, i, tasks, merged, merged_fbs) -> list[PoolEntry]:
 def _iteration(rd, cfg, i, tasks, splits, tok, base, progress) -> dict:
     "Iteration `i`: explore, refine, pool, select, train, evaluate; its metrics row."
     cands, fbs = _explore(rd, cfg, i, tasks, splits['train'], progress)
-    merged, merged_fbs, second = _second_passes(rd, cfg, i, tasks, cands, fbs, progress)
-    pool = _update_pool_step(rd, cfg, i, tasks, merged, merged_fbs)
-    selection = select_training(pool, cfg, i)
+    cited, uncited = cite_filter(cands, fbs, tasks, _citations(cfg, i))
+    merged, merged_fbs, second = _second_passes(rd, cfg, i, tasks, cands, cited, progress)
+    pool = _update_pool_step(rd, cfg, i, tasks, merged, merged_fbs,
+                             uncited + sum(n for _, _, n in second.values()))
+    selection = select_training(pool, cfg, i, tasks)
     rows, pref_rows = training_rows(tok, tasks, selection, splits['seed'], cfg), preference_rows(tok, tasks, selection)
     row = _iteration_row(rd, i, cands, fbs, pool, selection, second)
     start = {'base': base, 'seed': rd.iter_dir(0)/'model', 'previous': rd.iter_dir(i-1)/'model'}[cfg.loop.init_from]
@@ -570,8 +643,15 @@ def run_selftrain(cfg:SelfTrainConfig, run_dir, progress:bool=True) -> list[dict
     return read_jsonl(rd.path/'metrics.jsonl')
 
 # %% ../nbs/30_selftrain.ipynb #edecd239
-# what steps data, base, pretrain and iteration 0 read
+# what steps data, base, pretrain and iteration 0 read (of `sample`, what the greedy evaluation reads)
 SEED_MODEL_SECTIONS = ('seed', 'data', 'model', 'seed_sft', 'sample', 'env')
+EXPLORATION_KEYS = ('k', 'temperature', 'top_p', 'tasks_per_iteration')  # sample settings iteration 0 does not read
+
+def _seed_model_settings(cfg:dict) -> dict:
+    "The sections of a config dict that the seed model depends on."
+    out = {k: cfg[k] for k in SEED_MODEL_SECTIONS}
+    out['sample'] = {k: v for k, v in cfg['sample'].items() if k not in EXPLORATION_KEYS}
+    return out
 
 def share_seed_model(src, # a run directory whose iteration 0 is finished
                      dst, # a new run directory (no steps done yet)
@@ -583,7 +663,8 @@ def share_seed_model(src, # a run directory whose iteration 0 is finished
         raise ConfigError(f"{src}: no finished seed model to share (iteration 0 is not done)")
     if (dst/'manifest.json').exists() and RunDir(dst).manifest['steps']:
         raise ConfigError(f"{dst} has already started; share a seed model only into a new run directory")
-    theirs, ours = config_to_dict(load_config(SelfTrainConfig, src/'config.yaml')), config_to_dict(cfg)
+    theirs = _seed_model_settings(config_to_dict(load_config(SelfTrainConfig, src/'config.yaml')))
+    ours = _seed_model_settings(config_to_dict(cfg))
     differ = [k for k in SEED_MODEL_SECTIONS if theirs[k] != ours[k]]
     if differ:
         raise ConfigError(f"{src} was trained with other {', '.join(differ)} settings; "
